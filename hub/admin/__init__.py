@@ -1,0 +1,1 @@
+"""The alliance admins' area: new brands and groups, coordinators, the audit log."""

@@ -1,0 +1,170 @@
+"""create_app(): settings, middleware, routers, templates and the error pages."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from hub import ROOT
+from hub.admin.routes import router as admin_router
+from hub.auth.clients import ProviderClients
+from hub.auth.routes import demo_accounts
+from hub.auth.routes import router as auth_router
+from hub.config import Settings, get_settings
+from hub.db import make_engine
+from hub.errors import DomainError, NotSignedIn
+from hub.groups.routes import router as groups_router
+from hub.home import router as home_router
+from hub.members.routes import router as members_router
+from hub.security import SecurityHeaders, authenticate, check_csrf
+from hub.web import build_environment, is_fragment_request, render
+
+log = logging.getLogger("hub")
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check()
+    engine = engine or make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        if settings.dev_idp_enabled:
+            with Session(engine) as session:
+                app.state.demo_accounts = demo_accounts(session)
+        yield
+
+    app = FastAPI(
+        title="Alliance Hub",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(authenticate), Depends(check_csrf)],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.templates = build_environment()
+    app.state.provider_clients = ProviderClients()
+    app.state.demo_accounts = []
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="hub_session",
+        max_age=settings.session_days * 86400,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+
+    for router in (home_router, auth_router, members_router, groups_router, admin_router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    if settings.dev_idp_enabled:
+        from hub.auth.devidp import create_dev_idp
+
+        app.mount("/dev-idp", create_dev_idp(settings, engine, app.state.templates))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("database not reachable")
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    _install_error_pages(app)
+    return app
+
+
+def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": title, "detail": message}, status_code=status_code)
+    response = render(
+        request,
+        "errors/error.html",
+        {"status_code": status_code, "title": title, "message": message},
+        block="message" if is_fragment_request(request) else None,
+        status_code=status_code,
+    )
+    if is_fragment_request(request):
+        # htmx shows the message in the page's message area instead of the swap target.
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+TITLES = {
+    400: "That did not work",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed here",
+    409: "That clashes with something",
+    422: "Please check what you entered",
+    500: "Something went wrong on our side",
+}
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
+        target = "/login"
+        if request.method == "GET" and request.url.path != "/":
+            target += f"?next={request.url.path}"
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "not signed in"}, status_code=401)
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> Response:
+        title = TITLES.get(error.status_code, "That did not work")
+        return _error_page(request, error.status_code, title, error.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        messages = {
+            404: "We could not find that page. It may have moved, or the address has a typo.",
+            405: "That address does not accept this kind of request.",
+        }
+        status = error.status_code
+        message = messages.get(status, str(error.detail))
+        return _error_page(request, status, TITLES.get(status, "That did not work"), message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        fields = sorted({str(e["loc"][-1]) for e in error.errors() if e.get("loc")})
+        message = "Some of what was sent could not be understood"
+        if fields:
+            message += f" ({', '.join(fields)})"
+        return _error_page(request, 422, TITLES[422], message + ".")
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_page(
+            request,
+            500,
+            TITLES[500],
+            "The error has been logged. Nothing you saved before this was lost; please try "
+            "again in a moment.",
+        )

@@ -1,0 +1,5 @@
+"""The ASGI application uvicorn serves, built from the environment's settings."""
+
+from hub.app import create_app
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Signing in: per-brand OpenID Connect, server-side sessions, the development provider."""

@@ -1,0 +1,50 @@
+"""authlib OAuth clients, one per identity provider setting, rebuilt when the setting changes.
+
+authlib caches a provider's metadata and keys inside the client object for as long as the
+client lives, so a client is keyed by the provider's id *and* version: every change to the
+settings bumps the version, and every worker process then builds a fresh client.
+"""
+
+import threading
+
+from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+
+from hub.auth.models import IdentityProvider
+
+SCOPE = "openid email profile"
+
+
+class ProviderClients:
+    def __init__(self) -> None:
+        self._clients: dict[int, tuple[int, StarletteOAuth2App]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, provider: IdentityProvider) -> StarletteOAuth2App:
+        assert provider.id is not None
+        with self._lock:
+            cached = self._clients.get(provider.id)
+            if cached is not None and cached[0] == provider.version:
+                return cached[1]
+            client = self._build(provider)
+            self._clients[provider.id] = (provider.version, client)
+            return client
+
+    @staticmethod
+    def _build(provider: IdentityProvider) -> StarletteOAuth2App:
+        registry = OAuth()
+        client: StarletteOAuth2App = registry.register(
+            name=f"idp{provider.id}",
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
+            server_metadata_url=discovery_url(provider.issuer),
+            client_kwargs={
+                "scope": SCOPE,
+                "code_challenge_method": "S256",
+                "timeout": 10,
+            },
+        )
+        return client
+
+
+def discovery_url(issuer: str) -> str:
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"

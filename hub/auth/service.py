@@ -1,0 +1,172 @@
+"""The rules of signing in: which provider an e-mail goes to, and who comes back."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlmodel import Session, select
+
+from hub import audit
+from hub.auth.models import IdentityProvider
+from hub.clock import utcnow
+from hub.errors import Invalid
+from hub.members.models import Brand, BrandDomain, Person, Role
+
+
+class LoginRefused(Exception):
+    """Sign-in failed for a reason the person can be told."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def normalise_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def email_domain(email: str) -> str:
+    local, at, domain = email.rpartition("@")
+    if not at or not local or "." not in domain or " " in email:
+        raise Invalid("Enter your work e-mail address, like name@yourbrand.com.", "email")
+    return domain
+
+
+def provider_for_email(session: Session, raw_email: str) -> tuple[Brand, IdentityProvider]:
+    """Home realm discovery: the brand that owns the e-mail's domain, and its provider."""
+    email = normalise_email(raw_email)
+    if not email:
+        raise Invalid("Enter your work e-mail address.", "email")
+    domain = email_domain(email)
+    row = session.exec(
+        select(Brand)
+        .join(BrandDomain, BrandDomain.brand_id == Brand.id)  # type: ignore[arg-type]
+        .where(BrandDomain.domain == domain)
+    ).first()
+    if row is None:
+        raise Invalid(
+            f"No member brand signs in with @{domain} addresses. Check the address, or ask "
+            "your brand's admin which e-mail to use.",
+            "email",
+        )
+    if not row.is_active:
+        raise Invalid(f"{row.name} is suspended from the hub. Contact the alliance.", "email")
+    provider = session.exec(
+        select(IdentityProvider)
+        .where(IdentityProvider.brand_id == row.id, IdentityProvider.enabled == True)  # noqa: E712
+        .order_by(IdentityProvider.id)  # type: ignore[arg-type]
+    ).first()
+    if provider is None:
+        raise Invalid(
+            f"{row.name} has not set up its sign-in yet. Ask your brand's admin or the "
+            "alliance to connect your company's identity provider.",
+            "email",
+        )
+    return row, provider
+
+
+def _claim_contains(claims: Mapping[str, Any], name: str, value: str) -> bool:
+    claim = claims.get(name)
+    if isinstance(claim, list):
+        return value in claim
+    return claim == value
+
+
+def complete_login(
+    session: Session, provider: IdentityProvider, claims: Mapping[str, Any]
+) -> Person:
+    """Find or create the person the provider vouched for. Creates nothing on refusal."""
+    brand = session.get(Brand, provider.brand_id)
+    assert brand is not None
+    subject = str(claims.get("sub") or "")
+    email = normalise_email(str(claims.get("email") or ""))
+    try:
+        if not subject:
+            raise LoginRefused("The identity provider did not say who you are (no subject).")
+        if not email:
+            raise LoginRefused("The identity provider did not share your e-mail address.")
+        if claims.get("email_verified") is False:
+            raise LoginRefused("Your identity provider says your e-mail address is not verified.")
+        domain = email.rpartition("@")[2]
+        owner = session.exec(select(BrandDomain).where(BrandDomain.domain == domain)).first()
+        if owner is None or owner.brand_id != brand.id:
+            raise LoginRefused(
+                f"{brand.name}'s identity provider signed you in as {email}, but that address "
+                f"does not belong to {brand.name}."
+            )
+        if not brand.is_active:
+            raise LoginRefused(f"{brand.name} is suspended from the hub.")
+        person = session.exec(select(Person).where(Person.email == email)).first()
+        if person is None:
+            person = _create_just_in_time(session, brand, provider, claims, email, subject)
+        elif person.brand_id != brand.id:
+            raise LoginRefused(f"{email} belongs to another organisation in the hub.")
+        elif person.oidc_subject is not None and (
+            person.oidc_subject != subject or person.oidc_issuer != provider.issuer
+        ):
+            raise LoginRefused(
+                f"The hub knows {email} from a different account at your identity provider. "
+                "Ask your brand's admin to check your account."
+            )
+        if not person.is_active:
+            raise LoginRefused(
+                "Your account has been deactivated. Ask your brand's admin to reactivate it."
+            )
+    except LoginRefused as refusal:
+        session.rollback()
+        audit.record(
+            session,
+            None,
+            email or "(unknown)",
+            "login.refused",
+            f"brand:{brand.slug}",
+            reason=refusal.message,
+            provider=provider.issuer,
+        )
+        session.commit()
+        raise
+    person.oidc_issuer = provider.issuer
+    person.oidc_subject = subject
+    person.last_login_at = utcnow()
+    session.add(person)
+    audit.record(
+        session, person.id, f"{person.name} <{person.email}>", "login", f"brand:{brand.slug}"
+    )
+    return person
+
+
+def _create_just_in_time(
+    session: Session,
+    brand: Brand,
+    provider: IdentityProvider,
+    claims: Mapping[str, Any],
+    email: str,
+    subject: str,
+) -> Person:
+    role = Role.member
+    if provider.admin_claim and _claim_contains(claims, provider.admin_claim, provider.admin_value):
+        role = Role.brand_admin
+    name = str(claims.get("name") or "").strip() or email.partition("@")[0]
+    person = Person(brand_id=brand.id or 0, email=email, name=name[:120], role=role)
+    session.add(person)
+    session.flush()
+    audit.record(
+        session,
+        person.id,
+        f"{person.name} <{email}>",
+        "person.created_at_first_login",
+        f"brand:{brand.slug}",
+        role=role,
+        provider=provider.issuer,
+        subject=subject,
+    )
+    return person
+
+
+def provider_of_brand(session: Session, brand_slug: str, provider_id: int) -> IdentityProvider:
+    provider = session.get(IdentityProvider, provider_id)
+    brand = session.exec(select(Brand).where(Brand.slug == brand_slug)).first()
+    if provider is None or brand is None or provider.brand_id != brand.id:
+        raise LoginRefused("This sign-in does not belong to that brand. Please start again.")
+    if not provider.enabled:
+        raise LoginRefused("This identity provider has been switched off. Please start again.")
+    return provider

@@ -1,0 +1,127 @@
+"""Server-side sessions: created at login, checked on every request, revocable at once."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlmodel import Session, col, select, update
+
+from hub.auth.models import WebSession
+from hub.clock import utcnow
+from hub.config import Settings
+from hub.groups.models import Coordinator, GroupMembership
+from hub.members.models import Brand, Person
+from hub.policy import Actor
+
+# Writing last_seen_at on every request would turn each page view into a write.
+LAST_SEEN_GRANULARITY = timedelta(minutes=5)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(
+    session: Session,
+    settings: Settings,
+    person: Person,
+    provider_id: int | None,
+    ip: str,
+    user_agent: str,
+) -> str:
+    """Create a session row and return the token for the cookie (stored only as a hash)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    assert person.id is not None
+    session.add(
+        WebSession(
+            token_hash=_hash(token),
+            person_id=person.id,
+            provider_id=provider_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(days=settings.session_days),
+            ip=ip[:45],
+            user_agent=user_agent[:300],
+        )
+    )
+    return token
+
+
+def end(session: Session, token: str) -> None:
+    session.exec(
+        update(WebSession)
+        .where(col(WebSession.token_hash) == _hash(token), col(WebSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def end_all_for_person(session: Session, person_id: int) -> int:
+    result = session.exec(
+        update(WebSession)
+        .where(col(WebSession.person_id) == person_id, col(WebSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)
+
+
+def end_all_for_brand(session: Session, brand_id: int) -> int:
+    people = select(Person.id).where(Person.brand_id == brand_id)
+    result = session.exec(
+        update(WebSession)
+        .where(col(WebSession.person_id).in_(people), col(WebSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)
+
+
+def actor_for_token(session: Session, settings: Settings, token: str) -> Actor | None:
+    """The signed-in person behind a cookie token, or None if the session is not valid."""
+    row = session.exec(
+        select(WebSession, Person, Brand)
+        .join(Person, col(Person.id) == WebSession.person_id)
+        .join(Brand, col(Brand.id) == Person.brand_id)
+        .where(WebSession.token_hash == _hash(token))
+    ).first()
+    if row is None:
+        return None
+    web_session, person, brand = row
+    now = utcnow()
+    idle_limit = timedelta(hours=settings.session_idle_hours)
+    if (
+        web_session.revoked_at is not None
+        or web_session.expires_at <= now
+        or web_session.last_seen_at + idle_limit <= now
+        or not person.is_active
+        or not brand.is_active
+    ):
+        return None
+    if now - web_session.last_seen_at >= LAST_SEEN_GRANULARITY:
+        web_session.last_seen_at = now
+        session.add(web_session)
+        session.commit()
+    return load_actor(session, person, brand, web_session.id)
+
+
+def load_actor(
+    session: Session, person: Person, brand: Brand, session_id: int | None = None
+) -> Actor:
+    assert person.id is not None and brand.id is not None
+    group_ids = session.exec(
+        select(GroupMembership.group_id).where(GroupMembership.brand_id == brand.id)
+    ).all()
+    coordinated = session.exec(
+        select(Coordinator.group_id).where(Coordinator.person_id == person.id)
+    ).all()
+    return Actor(
+        person_id=person.id,
+        brand_id=brand.id,
+        brand_slug=brand.slug,
+        brand_kind=brand.kind,
+        name=person.name,
+        email=person.email,
+        role=person.role,
+        group_ids=frozenset(group_ids),
+        coordinated_group_ids=frozenset(coordinated),
+        session_id=session_id,
+    )

@@ -1,0 +1,279 @@
+"""The `hub` command: run the hub, migrate the database, administer from a terminal."""
+
+import argparse
+import getpass
+import os
+import socket
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlmodel import Session, select
+
+from hub import audit
+from hub.config import Environment, Settings, get_settings
+from hub.db import make_engine, upgrade_database
+from hub.errors import DomainError, InvalidForm
+from hub.groups import service as groups
+from hub.members import service as members
+from hub.members.models import Brand, Person
+from hub.policy import Actor, command_line_actor
+
+Handler = Callable[[argparse.Namespace, Session, Settings, Actor], None]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        raise SystemExit(2)
+    args.run(args)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    settings.check()
+    uvicorn.run(
+        "hub.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    )
+
+
+def _demo(args: argparse.Namespace) -> None:
+    os.environ.setdefault("HUB_ENV", Environment.development)
+    os.environ.setdefault("HUB_BASE_URL", f"http://{args.host}:{args.port}")
+    get_settings.cache_clear()
+    settings = get_settings()
+    if settings.env != Environment.development:
+        raise SystemExit("hub demo runs only with HUB_ENV=development.")
+    from hub.demo import load_demo_data
+
+    engine = make_engine(settings)
+    upgrade_database(engine)
+    with Session(engine) as session:
+        load_demo_data(session, settings)
+    engine.dispose()
+    print(f"Alliance Hub demo on {settings.base_url} (database {settings.database_url})")
+    print("Sign in with any demo e-mail; the login page lists a few.")
+    args.workers = 1
+    _serve(args)
+
+
+def _db_upgrade(args: argparse.Namespace) -> None:
+    engine = make_engine(get_settings())
+    upgrade_database(engine)
+    engine.dispose()
+    print("Database is at the newest revision.")
+
+
+def _admin(handler: Handler) -> Callable[[argparse.Namespace], None]:
+    def run(args: argparse.Namespace) -> None:
+        settings = get_settings()
+        engine = make_engine(settings)
+        actor = command_line_actor(f"{getpass.getuser()}@{socket.gethostname()}")
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                handler(args, session, settings, actor)
+        except InvalidForm as invalid:
+            for field, message in invalid.errors.items():
+                print(f"error: {field}: {message}", file=sys.stderr)
+            raise SystemExit(1) from None
+        except DomainError as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            raise SystemExit(1) from None
+        finally:
+            engine.dispose()
+
+    return run
+
+
+def _brand_by_slug(session: Session, slug: str) -> Brand:
+    return members.get_brand(session, slug)
+
+
+def _brand_add(args: argparse.Namespace, session: Session, _s: Settings, actor: Actor) -> None:
+    group_ids = [groups.get_group(session, slug).id or 0 for slug in args.group or []]
+    brand = members.create_brand(
+        session,
+        actor,
+        name=args.name,
+        slug=args.slug,
+        country=args.country,
+        domains=",".join(args.domain),
+        website=args.website or "",
+        description=args.description or "",
+        group_ids=group_ids,
+    )
+    print(f"Created brand {brand.slug} ({brand.name}).")
+
+
+def _brand_list(args: argparse.Namespace, session: Session, _s: Settings, _a: Actor) -> None:
+    for card in members.directory(session):
+        names = ", ".join(group.slug for group in card.groups)
+        print(f"{card.brand.slug:30} {card.brand.country}  {card.brand.name}  [{names}]")
+
+
+def _group_add(args: argparse.Namespace, session: Session, _s: Settings, actor: Actor) -> None:
+    group = groups.create_group(
+        session, actor, name=args.name, slug=args.slug, description=args.description or ""
+    )
+    print(f"Created working group {group.slug} ({group.name}).")
+
+
+def _group_list(args: argparse.Namespace, session: Session, _s: Settings, _a: Actor) -> None:
+    for card in groups.all_groups(session):
+        print(f"{card.group.slug:32} {card.brand_count:3} brands  {card.group.name}")
+
+
+def _coordinator_appoint(
+    args: argparse.Namespace, session: Session, _s: Settings, actor: Actor
+) -> None:
+    group = groups.get_group(session, args.group)
+    person = groups.appoint_coordinator(session, actor, group, args.email)
+    print(f"{person.name} now coordinates {group.name}.")
+
+
+def _coordinator_remove(
+    args: argparse.Namespace, session: Session, _s: Settings, actor: Actor
+) -> None:
+    group = groups.get_group(session, args.group)
+    person = session.exec(select(Person).where(Person.email == args.email.lower())).first()
+    if person is None:
+        raise SystemExit(f"error: nobody has the e-mail address {args.email}")
+    groups.remove_coordinator(session, actor, group, person.id or 0)
+    print(f"{person.name} no longer coordinates {group.name}.")
+
+
+def _person_add(args: argparse.Namespace, session: Session, _s: Settings, actor: Actor) -> None:
+    brand = _brand_by_slug(session, args.brand)
+    person = members.add_person(
+        session, actor, brand, args.name, args.email, args.role, args.job_title or ""
+    )
+    print(f"Added {person.name} <{person.email}> to {brand.name} as {person.role}.")
+
+
+def _idp_add(args: argparse.Namespace, session: Session, settings: Settings, actor: Actor) -> None:
+    from hub.auth.providers import add_provider
+
+    brand = _brand_by_slug(session, args.brand)
+    secret = args.client_secret or getpass.getpass("Client secret: ")
+    provider = add_provider(
+        session,
+        settings,
+        actor,
+        brand,
+        name=args.name or "",
+        issuer=args.issuer,
+        client_id=args.client_id,
+        client_secret=secret,
+        admin_claim=args.admin_claim or "",
+        admin_value=args.admin_value or "",
+    )
+    print(f"Added identity provider {provider.id} for {brand.name}: {provider.issuer}")
+    redirect_uri = f"{settings.base_url}/auth/{brand.slug}/callback"
+    print(f"Register this redirect URI at the provider: {redirect_uri}")
+
+
+def _idp_list(args: argparse.Namespace, session: Session, _s: Settings, _a: Actor) -> None:
+    from hub.auth.providers import providers_of
+
+    brand = _brand_by_slug(session, args.brand)
+    for provider in providers_of(session, brand):
+        state = "enabled" if provider.enabled else "disabled"
+        print(f"{provider.id:5}  {state:8}  {provider.issuer}  client_id={provider.client_id}")
+
+
+def _audit(args: argparse.Namespace, session: Session, _s: Settings, _a: Actor) -> None:
+    for entry in audit.page(session, args.limit):
+        print(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.action:28} {entry.target:30} {entry.actor_label}"
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="Alliance Hub")
+    commands = parser.add_subparsers(title="commands")
+
+    def serving(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=8000)
+
+    demo = commands.add_parser("demo", help="load demo data and run with the development login")
+    serving(demo)
+    demo.set_defaults(run=_demo)
+    serve = commands.add_parser("serve", help="run the hub")
+    serving(serve)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+    db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
+    db.add_parser("upgrade", help="apply all migrations").set_defaults(run=_db_upgrade)
+
+    admin = commands.add_parser("admin", help="administer brands, groups, people, providers")
+    areas = admin.add_subparsers(title="areas")
+
+    brand = areas.add_parser("brand").add_subparsers(title="brand commands")
+    add = brand.add_parser("add", help="create a member brand")
+    add.add_argument("--name", required=True)
+    add.add_argument("--slug", required=True)
+    add.add_argument("--country", required=True, help="ISO 3166 code, e.g. FR")
+    add.add_argument("--domain", action="append", required=True, help="e-mail domain (repeat)")
+    add.add_argument("--group", action="append", help="working group slug (repeat)")
+    add.add_argument("--website")
+    add.add_argument("--description")
+    add.set_defaults(run=_admin(_brand_add))
+    brand.add_parser("list").set_defaults(run=_admin(_brand_list))
+
+    group = areas.add_parser("group").add_subparsers(title="group commands")
+    add = group.add_parser("add", help="create a working group")
+    add.add_argument("--name", required=True)
+    add.add_argument("--slug", required=True)
+    add.add_argument("--description")
+    add.set_defaults(run=_admin(_group_add))
+    group.add_parser("list").set_defaults(run=_admin(_group_list))
+
+    coordinator = areas.add_parser("coordinator").add_subparsers(title="coordinator commands")
+    for name, handler in (("appoint", _coordinator_appoint), ("remove", _coordinator_remove)):
+        sub = coordinator.add_parser(name)
+        sub.add_argument("group", help="working group slug")
+        sub.add_argument("email")
+        sub.set_defaults(run=_admin(handler))
+
+    person = areas.add_parser("person").add_subparsers(title="person commands")
+    add = person.add_parser("add", help="add a person to a brand before their first login")
+    add.add_argument("brand", help="brand slug")
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--role", default="member", choices=["member", "brand_admin", "alliance_admin"]
+    )
+    add.add_argument("--job-title")
+    add.set_defaults(run=_admin(_person_add))
+
+    idp = areas.add_parser("idp").add_subparsers(title="identity provider commands")
+    add = idp.add_parser("add", help="connect a brand's OpenID Connect provider")
+    add.add_argument("brand", help="brand slug")
+    add.add_argument("--issuer", required=True)
+    add.add_argument("--client-id", required=True)
+    add.add_argument("--client-secret", help="asked for when left out")
+    add.add_argument("--name")
+    add.add_argument("--admin-claim", help="claim that marks brand admins, e.g. groups")
+    add.add_argument("--admin-value", help="value of that claim, e.g. brand-protection-admins")
+    add.set_defaults(run=_admin(_idp_add))
+    sub = idp.add_parser("list")
+    sub.add_argument("brand")
+    sub.set_defaults(run=_admin(_idp_list))
+
+    log = areas.add_parser("audit", help="show the newest audit log entries")
+    log.add_argument("--limit", type=int, default=50)
+    log.set_defaults(run=_admin(_audit))
+    return parser
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Settings read from HUB_* environment variables, and the checks that guard production."""
+
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    env: Environment = Environment.development
+    secret_key: str = DEFAULT_SECRET_KEY
+    database_url: str = "sqlite:///./var/hub.db"
+    base_url: str = "http://127.0.0.1:8000"
+    # Sync routes run in AnyIO's threadpool; the database pool is sized to match it so a
+    # burst of requests waits for a thread, never for a connection.
+    threads: int = Field(default=40, ge=1)
+    session_days: int = Field(default=14, ge=1)
+    session_idle_hours: int = Field(default=72, ge=1)
+    login_timeout_minutes: int = Field(default=10, ge=1)
+    dev_idp: bool | None = None
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def dev_idp_enabled(self) -> bool:
+        """The development identity provider is mounted in development unless turned off."""
+        if self.dev_idp is None:
+            return self.env == Environment.development
+        return self.dev_idp
+
+    def check(self) -> None:
+        """Refuse settings that would be unsafe in production."""
+        if self.env != Environment.production:
+            return
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+            raise RuntimeError(
+                "HUB_SECRET_KEY must be set to a random value of at least 32 characters "
+                "when HUB_ENV=production."
+            )
+        if self.dev_idp_enabled:
+            raise RuntimeError(
+                "The development identity provider cannot run when HUB_ENV=production."
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

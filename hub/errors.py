@@ -1,0 +1,61 @@
+"""Domain errors that services raise; app.py maps each to a status code and a page."""
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+    def __init__(self, message: str = "We could not find that page.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+    def __init__(self, message: str = "You are not allowed to do that.") -> None:
+        super().__init__(message)
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Invalid(DomainError):
+    status_code = 422
+
+
+class NotSignedIn(DomainError):
+    status_code = 401
+
+    def __init__(self, message: str = "Please sign in to continue.") -> None:
+        super().__init__(message)
+
+
+class InvalidForm(Invalid):
+    """Several fields of one form are wrong; each message is shown beside its field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("Please correct the marked fields.")
+        self.errors = errors
+
+
+class FormCheck:
+    """Collects field errors while a service validates a form, then raises them together."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, message)
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidForm(self.errors)

@@ -1,0 +1,1 @@
+"""Industry working groups: which brands belong, who coordinates, requests to join."""

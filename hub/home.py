@@ -1,0 +1,32 @@
+"""The dashboard: the signed-in person's working groups and what waits for them."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from hub.db import SessionDep
+from hub.deps import CurrentActor
+from hub.groups import service as groups
+from hub.members import service as members
+from hub.web import render
+
+router = APIRouter()
+
+
+@router.get("/")
+def dashboard(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    brand = members.get_brand(session, actor.brand_slug)
+    return render(
+        request,
+        "home/dashboard.html",
+        {
+            "brand": brand,
+            "my_groups": groups.groups_of_actor(session, actor),
+            "coordinated": [
+                card
+                for card in groups.all_groups(session)
+                if card.group.id in actor.coordinated_group_ids
+            ],
+            "to_decide": groups.pending_for_coordinator(session, actor),
+            "my_pending": groups.pending_of_brand(session, brand) if actor.is_brand_admin else [],
+        },
+    )

@@ -1,0 +1,1 @@
+"""Brands (member organisations), their e-mail domains and their people."""

@@ -1,0 +1,24 @@
+"""Imports every table so the metadata (for Alembic and tests) is complete."""
+
+from sqlmodel import SQLModel
+
+from hub.audit import AuditEntry
+from hub.auth.models import IdentityProvider, WebSession
+from hub.groups.models import Coordinator, GroupMembership, JoinRequest, WorkingGroup
+from hub.members.models import Brand, BrandDomain, Person
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AuditEntry",
+    "Brand",
+    "BrandDomain",
+    "Coordinator",
+    "GroupMembership",
+    "IdentityProvider",
+    "JoinRequest",
+    "Person",
+    "WebSession",
+    "WorkingGroup",
+    "metadata",
+]

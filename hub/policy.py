@@ -1,0 +1,153 @@
+"""Every authorization rule of the hub, as plain functions over plain data.
+
+Routes and services ask here and nowhere else. A thing the actor may not see is reported
+as missing (404) rather than forbidden, so its existence does not leak.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from hub.errors import Forbidden
+from hub.members.models import OrgKind, Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person, with what the rules need to know about them."""
+
+    person_id: int
+    brand_id: int
+    brand_slug: str
+    brand_kind: str
+    name: str
+    email: str
+    role: str
+    group_ids: frozenset[int] = field(default_factory=frozenset)
+    coordinated_group_ids: frozenset[int] = field(default_factory=frozenset)
+    session_id: int | None = None
+
+    @property
+    def is_alliance_admin(self) -> bool:
+        return self.role == Role.alliance_admin
+
+    @property
+    def is_brand_admin(self) -> bool:
+        return self.role == Role.brand_admin and self.brand_kind == OrgKind.brand
+
+    @property
+    def is_coordinator(self) -> bool:
+        return bool(self.coordinated_group_ids)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+    @property
+    def audit_id(self) -> int | None:
+        """The person to record in the audit log; None for the command line."""
+        return self.person_id or None
+
+
+def command_line_actor(who: str) -> Actor:
+    """The `hub admin` command acts with alliance-admin rights, recorded under `who`."""
+    return Actor(
+        person_id=0,
+        brand_id=0,
+        brand_slug="",
+        brand_kind=OrgKind.alliance,
+        name=f"hub admin command ({who})",
+        email="command-line",
+        role=Role.alliance_admin,
+    )
+
+
+class Action(StrEnum):
+    view_directory = "view-directory"  # brands and working groups lists, profiles
+    view_brand_people = "view-brand-people"  # thing: BrandView
+    manage_brand_people = "manage-brand-people"  # thing: brand id
+    request_group_join = "request-group-join"  # thing: brand id
+    decide_group_join = "decide-group-join"  # thing: group id
+    create_brand = "create-brand"
+    edit_brand = "edit-brand"  # thing: brand id
+    create_group = "create-group"
+    appoint_coordinator = "appoint-coordinator"
+    read_audit_log = "read-audit-log"
+    administer = "administer"  # the admin area at all
+
+
+@dataclass(frozen=True)
+class BrandView:
+    """What the rules need to know about a brand someone wants to look into."""
+
+    brand_id: int
+    group_ids: frozenset[int]
+
+
+def _signed_in(actor: Actor, _thing: Any) -> bool:
+    return True
+
+
+def _alliance_admin(actor: Actor, _thing: Any) -> bool:
+    return actor.is_alliance_admin
+
+
+def _admin_of_brand(actor: Actor, brand_id: Any) -> bool:
+    return actor.is_alliance_admin or (actor.is_brand_admin and actor.brand_id == brand_id)
+
+
+def _brand_admin_of_own_brand(actor: Actor, brand_id: Any) -> bool:
+    return actor.is_brand_admin and actor.brand_id == brand_id
+
+
+def _coordinator_of(actor: Actor, group_id: Any) -> bool:
+    return group_id in actor.coordinated_group_ids
+
+
+def _fellow_of(actor: Actor, brand: Any) -> bool:
+    """People of a brand are shown to its own staff, brands sharing a working group with
+    it, those groups' coordinators, and alliance admins; not to the whole alliance."""
+    assert isinstance(brand, BrandView)
+    return (
+        actor.is_alliance_admin
+        or actor.brand_id == brand.brand_id
+        or bool(actor.group_ids & brand.group_ids)
+        or bool(actor.coordinated_group_ids & brand.group_ids)
+    )
+
+
+def _any_admin_area(actor: Actor, _thing: Any) -> bool:
+    return actor.is_alliance_admin
+
+
+RULES: dict[Action, Callable[[Actor, Any], bool]] = {
+    Action.view_directory: _signed_in,
+    Action.view_brand_people: _fellow_of,
+    Action.manage_brand_people: _admin_of_brand,
+    Action.request_group_join: _brand_admin_of_own_brand,
+    Action.decide_group_join: _coordinator_of,
+    Action.create_brand: _alliance_admin,
+    Action.edit_brand: _admin_of_brand,
+    Action.create_group: _alliance_admin,
+    Action.appoint_coordinator: _alliance_admin,
+    Action.read_audit_log: _alliance_admin,
+    Action.administer: _any_admin_area,
+}
+
+
+def can(actor: Actor, action: Action, thing: Any = None) -> bool:
+    return RULES[action](actor, thing)
+
+
+def ensure(actor: Actor, action: Action, thing: Any = None) -> None:
+    """Raise Forbidden unless the actor may do it."""
+    if not can(actor, action, thing):
+        raise Forbidden()
+
+
+def assignable_roles(actor: Actor) -> list[Role]:
+    """Roles this actor may give to a person of a brand they administer."""
+    if actor.is_alliance_admin:
+        return [Role.member, Role.brand_admin, Role.alliance_admin]
+    return [Role.member, Role.brand_admin]

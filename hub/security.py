@@ -1,0 +1,105 @@
+"""Request guards every page shares: sign-in required, CSRF tokens, security headers."""
+
+import hmac
+from typing import Any
+
+from fastapi import Request
+from sqlmodel import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.auth import sessions
+from hub.errors import DomainError, NotSignedIn
+from hub.web import CSRF_FIELD, CSRF_HEADER
+
+# Everything needs a signed-in person except these paths (and the mounted static files).
+PUBLIC_PATHS = ("/login", "/logout", "/auth/", "/healthz", "/readyz")
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class CsrfFailed(DomainError):
+    status_code = 403
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This form had expired or came from another site, so nothing was saved. "
+            "Reload the page and try again."
+        )
+
+
+def is_public(path: str) -> bool:
+    return any(path == p or (p.endswith("/") and path.startswith(p)) for p in PUBLIC_PATHS)
+
+
+def authenticate(request: Request) -> None:
+    """Load the signed-in person into request.state.actor; refuse if a page needs one."""
+    request.state.actor = None
+    token = request.session.get("sid")
+    if isinstance(token, str):
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            request.state.actor = sessions.actor_for_token(
+                session, request.app.state.settings, token
+            )
+        if request.state.actor is None:
+            request.session.pop("sid", None)
+    if request.state.actor is None and not is_public(request.url.path):
+        raise NotSignedIn()
+
+
+async def check_csrf(request: Request) -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+        raise CsrfFailed()
+
+
+class SecurityHeaders:
+    """Adds the headers every response should carry (pure ASGI, so streaming is untouched)."""
+
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+        self.app = app
+        self.headers: list[tuple[bytes, bytes]] = [
+            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if hsts:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                existing: list[Any] = list(message.get("headers", []))
+                names = {name.lower() for name, _ in existing}
+                existing.extend(h for h in self.headers if h[0] not in names)
+                if not scope["path"].startswith("/static/") and b"cache-control" not in names:
+                    existing.append((b"cache-control", b"no-store"))
+                message["headers"] = existing
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

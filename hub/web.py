@@ -1,0 +1,115 @@
+"""Rendering pages and htmx fragments, flash messages, and the CSRF token."""
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+
+from hub import ROOT, policy
+from hub.members.models import ROLE_LABELS
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+def build_environment() -> Environment:
+    """Built once at start-up; templates are compiled and cached by this environment."""
+    env = Environment(
+        loader=FileSystemLoader(ROOT / "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["Action"] = policy.Action
+    env.globals["role_labels"] = ROLE_LABELS
+    env.filters["initials"] = initials
+    env.filters["when"] = lambda value: value.strftime("%d %b %Y, %H:%M UTC") if value else "—"
+    env.filters["day"] = lambda value: value.strftime("%d %b %Y") if value else "—"
+    return env
+
+
+def initials(name: str) -> str:
+    words = [word for word in name.replace("-", " ").split() if word[:1].isalnum()]
+    return "".join(word[0] for word in words[:2]).upper() or "?"
+
+
+def is_fragment_request(request: Request) -> bool:
+    """htmx asked for a part of the page, not a history restore or a boosted navigation."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-history-restore-request") != "true"
+        and headers.get("hx-boosted") != "true"
+    )
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def flash(request: Request, message: str, kind: str = "success") -> None:
+    request.session.setdefault("flash", []).append({"kind": kind, "message": message})
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The whole page, or only `block` when htmx asks for a fragment."""
+    env: Environment = request.app.state.templates
+    actor: policy.Actor | None = getattr(request.state, "actor", None)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "actor": actor,
+        "can": (lambda action, thing=None: actor is not None and policy.can(actor, action, thing)),
+        # The crash handler runs outside the session middleware, so no session there.
+        "csrf_token": csrf_token(request) if "session" in request.scope else "",
+        "settings": request.app.state.settings,
+        **(context or {}),
+    }
+    fragment = block is not None and is_fragment_request(request)
+    if fragment:
+        assert block is not None
+        html = render_block(env, template, block, ctx)
+    else:
+        ctx["flashes"] = request.session.pop("flash", []) if "session" in request.scope else []
+        html = env.get_template(template).render(ctx)
+    response = HTMLResponse(html, status_code=status_code)
+    if block is not None:
+        response.headers["Vary"] = "HX-Request, HX-History-Restore-Request"
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """After a successful POST: a 303 for plain forms, HX-Redirect for htmx."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def after_change(
+    request: Request,
+    message: str,
+    redirect_to: str,
+    template: str,
+    context: Mapping[str, Any],
+    block: str | None = None,
+) -> Response:
+    """htmx gets the changed part re-rendered with the message; a plain form is redirected
+    (post/redirect/get) and the message shown as a flash on the next page."""
+    if is_fragment_request(request):
+        return render(request, template, {**context, "message": message}, block=block)
+    flash(request, message)
+    return redirect(request, redirect_to)
