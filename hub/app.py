@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
-from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -20,7 +19,7 @@ from hub.auth.clients import ProviderClients
 from hub.auth.routes import demo_accounts
 from hub.auth.routes import router as auth_router
 from hub.config import Settings, get_settings
-from hub.db import make_engine
+from hub.db import make_engine, session_factory
 from hub.errors import DomainError, NotSignedIn
 from hub.groups.routes import router as groups_router
 from hub.home import router as home_router
@@ -40,7 +39,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if settings.dev_idp_enabled:
-            with Session(engine) as session:
+            with app.state.session_factory() as session:
                 app.state.demo_accounts = demo_accounts(session)
         yield
 
@@ -54,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
     app.state.templates = build_environment()
     app.state.provider_clients = ProviderClients()
     app.state.demo_accounts = []

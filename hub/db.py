@@ -1,6 +1,6 @@
 """The database engine, the per-request session, and SQLite's connection pragmas."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,11 +28,15 @@ def make_engine(settings: Settings) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **pool_args)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, **pool_args)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 module's own transaction handling breaks SAVEPOINTs and delays BEGIN;
+    # switch it off and let SQLAlchemy emit BEGIN itself (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -41,8 +45,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def session_factory(engine: Engine) -> Callable[[], Session]:
+    """How the app opens database sessions; tests swap in one bound to a rolled-back
+    transaction."""
+    return lambda: Session(engine, expire_on_commit=False)
+
+
+def open_session(request: Request) -> Session:
+    factory: Callable[[], Session] = request.app.state.session_factory
+    return factory()
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    with open_session(request) as session:
         yield session
 
 

@@ -4,10 +4,10 @@ import hmac
 from typing import Any
 
 from fastapi import Request
-from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.auth import sessions
+from hub.db import open_session
 from hub.errors import DomainError, NotSignedIn
 from hub.web import CSRF_FIELD, CSRF_HEADER
 
@@ -47,7 +47,7 @@ def authenticate(request: Request) -> None:
     request.state.actor = None
     token = request.session.get("sid")
     if isinstance(token, str):
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
+        with open_session(request) as session:
             request.state.actor = sessions.actor_for_token(
                 session, request.app.state.settings, token
             )

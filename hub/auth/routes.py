@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.auth import service, sessions
 from hub.auth.clients import ProviderClients
-from hub.auth.models import IdentityProvider
 from hub.config import Settings
+from hub.db import open_session
 from hub.errors import Invalid
 from hub.groups.models import Coordinator
 from hub.members.models import Brand, OrgKind, Person, Role
@@ -31,7 +31,7 @@ async def in_db(request: Request, work: Callable[[Session], T]) -> T:
     """Run database work from an async route without blocking the event loop."""
 
     def run() -> T:
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
+        with open_session(request) as session:
             return work(session)
 
     return await run_in_threadpool(run)
@@ -199,7 +199,7 @@ def _explain(error: Exception) -> str:
 def logout(request: Request) -> Response:
     token = request.session.get("sid")
     if isinstance(token, str):
-        with Session(request.app.state.engine) as session:
+        with open_session(request) as session:
             sessions.end(session, token)
             session.commit()
     request.session.clear()
