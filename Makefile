@@ -1,0 +1,67 @@
+# The two commands of the README: `make demo` runs the hub, `make test` runs every check.
+# Both install what they need on a fresh machine first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+OIDC_DIR := tests/e2e/oidc
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: demo test install lint test-sqlite test-postgres browser oidc-provider postgres
+
+demo: $(INSTALLED)
+	$(BIN)/hub demo
+
+test: lint test-sqlite test-postgres
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+lint: $(INSTALLED)
+	$(BIN)/ruff format --check hub tests
+	$(BIN)/ruff check hub tests
+	$(BIN)/mypy
+
+# Every test, browser tests included, on SQLite.
+test-sqlite: $(INSTALLED) browser oidc-provider
+	$(BIN)/pytest
+
+# The database tests again on PostgreSQL (the browser tests need no second run).
+test-postgres: $(INSTALLED) postgres
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(subst +psycopg,,$(PG_TEST_URL))', connect_timeout=3).close()" 2>/dev/null; then \
+		HUB_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/pytest -m "not e2e"; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL is not reachable at $(PG_TEST_URL), and CI needs it." >&2; exit 1; \
+	else \
+		echo "*** PostgreSQL is not reachable at $(PG_TEST_URL): the PostgreSQL run was NOT done. ***" >&2; \
+	fi
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$SUDO apt-get install -y -q chromium fonts-liberation </dev/null \
+		|| { $$SUDO apt-get update -q </dev/null && $$SUDO apt-get install -y -q chromium fonts-liberation </dev/null; }; \
+	fi
+
+# node's oidc-provider: the real third-party identity provider of the login tests.
+oidc-provider: $(OIDC_DIR)/node_modules/.installed
+
+$(OIDC_DIR)/node_modules/.installed: $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Start the machine's PostgreSQL cluster if it is installed but down.
+postgres:
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; \
+		for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
