@@ -146,8 +146,9 @@ def ensure(actor: Actor, action: Action, thing: Any = None) -> None:
         raise Forbidden()
 
 
-def assignable_roles(actor: Actor) -> list[Role]:
-    """Roles this actor may give to a person of a brand they administer."""
-    if actor.is_alliance_admin:
-        return [Role.member, Role.brand_admin, Role.alliance_admin]
+def assignable_roles(actor: Actor, org_kind: str) -> list[Role]:
+    """Roles this actor may give to people of an organisation they administer: brand
+    admins run brands; alliance admins belong to the secretariat and only they make more."""
+    if org_kind == OrgKind.alliance:
+        return [Role.member, Role.alliance_admin] if actor.is_alliance_admin else []
     return [Role.member, Role.brand_admin]

@@ -4,7 +4,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-import httpx
+import httpx2
 from authlib.integrations.base_client.errors import OAuthError
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -84,11 +84,18 @@ async def login_start(
     try:
         metadata = await client.load_server_metadata()
         if metadata.get("issuer") != provider.issuer:
-            raise LookupError("issuer mismatch")
+            return _login_page(
+                request,
+                email,
+                f"{brand.name}'s identity provider describes itself as a different issuer "
+                "than the one configured, so the hub will not trust it. Tell your brand's "
+                "admin.",
+                next_url,
+            )
         response: Response = await client.authorize_redirect(
             request, redirect_uri, login_hint=service.normalise_email(email)
         )
-    except (httpx.HTTPError, ValueError, LookupError, RuntimeError, OAuthError):
+    except (httpx2.HTTPError, ValueError, RuntimeError, OAuthError):
         return _login_page(
             request,
             email,
@@ -148,7 +155,7 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
         return _login_page(request, email, refusal.message, next_url)
     except (OAuthError, JoseError, ValueError) as error:
         return _login_page(request, email, _explain(error), next_url)
-    except httpx.HTTPError:
+    except httpx2.HTTPError:
         return _login_page(
             request, email, "We could not reach your identity provider. Please try again."
         )

@@ -84,7 +84,7 @@ def _people_page(
             "brand": brand,
             "people": service.people_of(session, brand, include_inactive=True),
             "domains": service.domains_of(session, brand),
-            "roles": assignable_roles(actor),
+            "roles": assignable_roles(actor, brand.kind),
             "errors": errors or {},
             "values": values or {},
         },
@@ -171,7 +171,7 @@ def _person_changed(
         message,
         f"/brands/{brand.slug}/people",
         "members/_person_row.html",
-        {"brand": brand, "person": person, "roles": assignable_roles(actor)},
+        {"brand": brand, "person": person, "roles": assignable_roles(actor, brand.kind)},
     )
 
 

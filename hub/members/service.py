@@ -85,15 +85,11 @@ def domains_of(session: Session, brand: Brand) -> list[str]:
     )
 
 
-def count_active_admins(session: Session, brand_id: int) -> int:
+def count_active_with_role(session: Session, brand_id: int, role: str) -> int:
     return session.exec(
         select(func.count())
         .select_from(Person)
-        .where(
-            Person.brand_id == brand_id,
-            Person.role == Role.brand_admin,
-            col(Person.is_active).is_(True),
-        )
+        .where(Person.brand_id == brand_id, Person.role == role, col(Person.is_active).is_(True))
     ).one()
 
 
@@ -105,16 +101,15 @@ def _person_of_brand(session: Session, brand: Brand, person_id: int) -> Person:
 
 
 def _keeps_an_admin(session: Session, brand: Brand, person: Person) -> None:
-    """A brand must never be left without an active brand admin to run it."""
-    if (
-        brand.kind == OrgKind.brand
-        and person.role == Role.brand_admin
-        and person.is_active
-        and count_active_admins(session, brand.id or 0) <= 1
-    ):
+    """A brand is never left without an active brand admin, nor the alliance without an
+    alliance admin: someone must always be able to manage people."""
+    if not person.is_active or person.role not in (Role.brand_admin, Role.alliance_admin):
+        return
+    if count_active_with_role(session, brand.id or 0, person.role) <= 1:
+        title = "brand admin" if person.role == Role.brand_admin else "alliance admin"
         raise Conflict(
-            f"{person.name} is the only active brand admin of {brand.name}. Make someone "
-            "else a brand admin first."
+            f"{person.name} is the only active {title} of {brand.name}. Make someone else "
+            f"{'a' if title == 'brand admin' else 'an'} {title} first."
         )
 
 
@@ -142,7 +137,7 @@ def add_person(
             )
         elif session.exec(select(Person).where(Person.email == email)).first() is not None:
             check.fail("email", f"{email} is already in the hub.")
-    if role not in assignable_roles(actor):
+    if role not in assignable_roles(actor, brand.kind):
         check.fail("role", "Choose one of the roles offered.")
     check.done()
     person = Person(
@@ -158,14 +153,13 @@ def add_person(
 def change_role(session: Session, actor: Actor, brand: Brand, person_id: int, role: str) -> Person:
     ensure(actor, Action.manage_brand_people, brand.id)
     person = _person_of_brand(session, brand, person_id)
-    if role not in assignable_roles(actor):
+    if role not in assignable_roles(actor, brand.kind):
         check = FormCheck()
         check.fail("role", "Choose one of the roles offered.")
         check.done()
     if role == person.role:
         return person
-    if role != Role.brand_admin:
-        _keeps_an_admin(session, brand, person)
+    _keeps_an_admin(session, brand, person)
     previous = person.role
     person.role = role
     session.add(person)

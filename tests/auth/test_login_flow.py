@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from hub.auth.models import WebSession
 from hub.members.models import Person, Role
+from tests import factories
 from tests.databases import throwaway_database
 from tests.live import LiveHub, live_hub
 
@@ -242,3 +243,28 @@ def test_hub_log_has_no_tracebacks(hub: LiveHub) -> None:
     """None of the refused logins above crashed the server."""
     log = Path(hub.log_path).read_text()
     assert "Traceback" not in log
+
+
+def _brand_with_provider(hub: LiveHub, slug: str, issuer: str) -> None:
+    with hub.session() as session:
+        brand = factories.make_brand(session, slug, name=slug.title())
+        factories.make_provider(session, brand, issuer, f"hub-dev-{slug}", "secret")
+        session.commit()
+
+
+def test_unreachable_provider_is_explained(hub: LiveHub, new: NewBrowser) -> None:
+    """When the brand's provider does not answer, the login page says so and keeps the e-mail."""
+    _brand_with_provider(hub, "offline-brand", "http://127.0.0.1:9")
+    answer = new().start_login("ann@offline-brand.example")
+    assert answer.status_code == 400
+    assert "could not reach Offline-Brand" in answer.text
+    assert 'value="ann@offline-brand.example"' in answer.text
+
+
+def test_provider_claiming_another_issuer_is_not_trusted(hub: LiveHub, new: NewBrowser) -> None:
+    """Discovery that names a different issuer than configured stops the login (mix-up)."""
+    port = urlparse(hub.base_url).port
+    _brand_with_provider(hub, "mixup-brand", f"http://localhost:{port}/dev-idp/maison-verrault")
+    answer = new().start_login("ann@mixup-brand.example")
+    assert answer.status_code == 400
+    assert "different issuer" in answer.text
