@@ -77,6 +77,11 @@ def person_in_db(hub: LiveHub, person_id: int) -> Person:
         return person
 
 
+def now_brand_admin(person: Person) -> re.Pattern[str]:
+    """The confirmation after a role change, whatever its exact wording."""
+    return re.compile(rf"^{re.escape(person.name)}\b.*\bbrand admin\b", re.IGNORECASE)
+
+
 def sign_in_through_dev_idp(page: Page, case: AdminCase) -> None:
     page.goto("/login")
     page.get_by_label("Work e-mail").fill(case.admin.email)
@@ -96,7 +101,7 @@ def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub) -> No
     sign_in_through_dev_idp(page, case)
     expect(page.locator(".whoami-name")).to_have_text(case.admin.name)
     expect(page.get_by_role("heading", name=f"Welcome, {case.admin.name}")).to_be_visible()
-    expect(page.locator(".flash-success")).to_contain_text(f"Signed in as {case.admin.email}")
+    expect(page.locator(".flash-success")).to_contain_text(case.admin.email)
     cards = page.locator("ul.cards .card h3")
     expect(cards).to_have_count(len(case.groups))
     for group in case.groups:
@@ -129,7 +134,7 @@ def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub) -> No
     page.evaluate("window.__noReload = 'still here'")
     row = page.locator(f"#person-{promoted.id}")
     row.get_by_label(f"Role of {promoted.name}").select_option("brand_admin")
-    expect(row.locator(".inline-message")).to_have_text(f"{promoted.name} is now a brand admin.")
+    expect(row.locator(".inline-message")).to_have_text(now_brand_admin(promoted))
     expect(row.get_by_label(f"Role of {promoted.name}")).to_have_value("brand_admin")
     assert page.evaluate("window.__noReload") == "still here"
     assert person_in_db(hub, promoted.id or 0).role == Role.brand_admin
@@ -145,14 +150,16 @@ def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub) -> No
     row.get_by_role("button", name="Deactivate").click()
     expect(row.locator(".badge")).to_have_text("Deactivated")
     expect(row).to_have_class(re.compile(r"\brow-inactive\b"))
-    expect(row.locator(".inline-message")).to_contain_text(f"{leaver.name} is deactivated")
-    assert dialogs == [f"Deactivate {leaver.name}? They are signed out at once."]
+    expect(row.locator(".inline-message")).to_have_text(
+        re.compile(rf"{re.escape(leaver.name)}.*deactivated", re.IGNORECASE)
+    )
+    assert len(dialogs) == 1 and dialogs[0].startswith(f"Deactivate {leaver.name}?")
     assert page.evaluate("window.__noReload") == "still here"
     assert person_in_db(hub, leaver.id or 0).is_active is False
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login$"))
-    expect(page.locator(".flash-success")).to_have_text("You are signed out.")
+    expect(page.locator(".flash-success")).to_have_text(re.compile("signed out", re.IGNORECASE))
     expect(page.locator(".whoami-name")).to_have_count(0)
     # Signed out for real: the dashboard sends us back to the login page.
     page.goto("/")
@@ -188,9 +195,7 @@ def test_sign_in_and_change_a_role_without_javascript(browser: Browser, hub: Liv
         row.get_by_role("button", name="Save").click()
         # Post/redirect/get: back on the people page, with the message as a flash.
         expect(page).to_have_url(re.compile(rf"/brands/{case.brand.slug}/people$"))
-        expect(page.locator(".flash-success")).to_have_text(
-            f"{promoted.name} is now a brand admin."
-        )
+        expect(page.locator(".flash-success")).to_have_text(now_brand_admin(promoted))
         expect(
             page.locator(f"#person-{promoted.id}").get_by_label(f"Role of {promoted.name}")
         ).to_have_value("brand_admin")
@@ -222,4 +227,3 @@ def test_dashboard_has_no_console_errors_or_csp_violations(page: Page, hub: Live
     assert page.evaluate("typeof window.htmx") == "object"
     assert page.evaluate("window.__csp") == []
     assert errors == []
-
