@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from hub import ROOT
 from hub.admin.routes import router as admin_router
@@ -30,6 +31,14 @@ from hub.web import build_environment, is_fragment_request, render
 log = logging.getLogger("hub")
 
 
+class HubApp(FastAPI):
+    """FastAPI with the security headers outermost, so even the crash page carries them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return SecurityHeaders(super().build_middleware_stack(), hsts=settings.secure_cookies)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check()
@@ -43,7 +52,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 app.state.demo_accounts = demo_accounts(session)
         yield
 
-    app = FastAPI(
+    app = HubApp(
         title="Alliance Hub",
         lifespan=lifespan,
         docs_url=None,
@@ -66,7 +75,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
 
     for router in (home_router, auth_router, members_router, groups_router, admin_router):
         app.include_router(router)

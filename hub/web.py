@@ -67,27 +67,28 @@ def render(
     block: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """The whole page, or only `block` when htmx asks for a fragment."""
+    """The whole page; only `block` when htmx asks for a fragment. A `_partial.html`
+    template is always a fragment: it never takes the page's flash messages."""
     env: Environment = request.app.state.templates
     actor: policy.Actor | None = getattr(request.state, "actor", None)
+    has_session = "session" in request.scope  # not in the crash handler, outside it
     ctx: dict[str, Any] = {
         "request": request,
         "actor": actor,
         "can": (lambda action, thing=None: actor is not None and policy.can(actor, action, thing)),
-        # The crash handler runs outside the session middleware, so no session there.
-        "csrf_token": csrf_token(request) if "session" in request.scope else "",
+        "csrf_token": csrf_token(request) if has_session else "",
         "settings": request.app.state.settings,
         **(context or {}),
     }
-    fragment = block is not None and is_fragment_request(request)
-    if fragment:
-        assert block is not None
+    partial = template.rpartition("/")[2].startswith("_")
+    if block is not None and is_fragment_request(request):
         html = render_block(env, template, block, ctx)
     else:
-        ctx["flashes"] = request.session.pop("flash", []) if "session" in request.scope else []
+        if not partial:
+            ctx["flashes"] = request.session.pop("flash", []) if has_session else []
         html = env.get_template(template).render(ctx)
     response = HTMLResponse(html, status_code=status_code)
-    if block is not None:
+    if block is not None or partial:
         response.headers["Vary"] = "HX-Request, HX-History-Restore-Request"
     return response
 

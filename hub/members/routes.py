@@ -7,12 +7,12 @@ from fastapi.responses import Response
 
 from hub.db import SessionDep
 from hub.deps import CurrentActor
-from hub.errors import InvalidForm, NotFound
+from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
 from hub.members import service
 from hub.members.countries import COUNTRIES
-from hub.members.models import Brand, Person
+from hub.members.models import ROLE_LABELS, Brand, Person, Role
 from hub.policy import Action, Actor, assignable_roles, can
 from hub.web import after_change, flash, redirect, render
 
@@ -93,11 +93,7 @@ def _people_page(
 
 
 def _managed_brand(session: SessionDep, actor: Actor, slug: str) -> Brand:
-    brand = service.get_brand(session, slug)
-    if not can(actor, Action.manage_brand_people, brand.id):
-        # Another brand's admin page does not exist as far as this actor can tell.
-        raise NotFound()
-    return brand
+    return service.brand_to_manage(session, actor, slug)
 
 
 @router.get("/brands/{slug}/people")
@@ -139,7 +135,7 @@ def change_role(
     brand = _managed_brand(session, actor, slug)
     person = service.change_role(session, actor, brand, person_id, role)
     return _person_changed(
-        request, actor, brand, person, f"{person.name} is now a {role.replace('_', ' ')}."
+        request, actor, brand, person, f"{person.name}'s role is now {ROLE_LABELS[Role(role)]}."
     )
 
 

@@ -11,7 +11,7 @@ from hub.errors import Conflict, FormCheck, NotFound
 from hub.groups.models import GroupMembership, WorkingGroup
 from hub.members.countries import COUNTRIES
 from hub.members.models import Brand, BrandDomain, OrgKind, Person, Role
-from hub.policy import Action, Actor, BrandView, assignable_roles, ensure
+from hub.policy import Action, Actor, BrandView, assignable_roles, can, ensure
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 DOMAIN_PATTERN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -66,6 +66,16 @@ def brand_view(session: Session, brand: Brand) -> BrandView:
         select(GroupMembership.group_id).where(GroupMembership.brand_id == brand.id)
     ).all()
     return BrandView(brand.id, frozenset(group_ids))
+
+
+def brand_to_manage(session: Session, actor: Actor, slug: str) -> Brand:
+    """The brand whose people the actor wants to manage: 404 when its people are hidden
+    from them (their existence does not leak), 403 when they see them but may not manage."""
+    brand = get_brand(session, slug)
+    if not can(actor, Action.view_brand_people, brand_view(session, brand)):
+        raise NotFound()
+    ensure(actor, Action.manage_brand_people, brand.id)
+    return brand
 
 
 def people_of(session: Session, brand: Brand, include_inactive: bool = False) -> list[Person]:

@@ -1,0 +1,374 @@
+"""The authorization matrix: every route of the app, asked by every role, with the answer
+each one must get. A route missing from the matrix fails the suite, so every new page is
+added here with its answers before it ships.
+
+Answers: an HTTP status, SIGN_IN (303 to /login: sign in first) or DONE (303 onwards: the
+form's action was carried out). A thing the actor may not see answers 404; an action they
+may not take on a thing they can see answers 403. For every form with an effect, the matrix
+also checks that the effect happened when allowed and did not happen when refused.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import fastapi.routing
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+from starlette.routing import BaseRoute, Mount
+
+from hub.groups.models import Coordinator, GroupMembership, JoinRequest, RequestStatus, WorkingGroup
+from hub.members.models import Brand, Person, Role
+from tests import factories
+from tests.conftest import TEST_CSRF, ClientAs, World, session_cookie
+
+SIGN_IN = "sign-in"  # 303 to /login
+DONE = "done"  # 303 to the next page: the form did what it was sent to do
+Answer = int | str
+
+# Always public, no role makes a difference: not part of the matrix.
+UNCHECKED_PATHS = {"/healthz", "/readyz"}
+
+ROLES = (
+    "anonymous",
+    "member",  # member_a, acting on brand A and apparel (their own)
+    "brand-admin",  # admin_a, on brand A (their own) and apparel
+    "other-brand-admin",  # admin_c (brand C, toys), on brand A's pages and apparel
+    "coordinator",  # coordinator of apparel, on apparel and brand A (in apparel)
+    "other-coordinator",  # the same coordinator, on toys and brand C (in toys)
+    "alliance-admin",
+)
+
+# fmt: off
+MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
+    # (method, path template): answers in the order of ROLES
+    #    anonym.  member   b-admin  other-b  coord.   other-c  alliance
+    ("GET", "/"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/login"):
+        (200,     DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
+    ("POST", "/login"):
+        (400,     400,     400,     400,     400,     400,     400),
+    ("GET", "/auth/{brand_slug}/callback"):
+        (400,     400,     400,     400,     400,     400,     400),
+    ("POST", "/logout"):
+        (SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN),
+    ("GET", "/brands"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/brands/{slug}"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/brands/{slug}/people"):
+        (SIGN_IN, 403,     200,     404,     403,     404,     200),
+    ("POST", "/brands/{slug}/people"):
+        (SIGN_IN, 403,     DONE,    404,     403,     404,     DONE),
+    ("POST", "/brands/{slug}/people/{person_id}/role"):
+        (SIGN_IN, 403,     DONE,    404,     403,     404,     DONE),
+    ("POST", "/brands/{slug}/people/{person_id}/deactivate"):
+        (SIGN_IN, 403,     DONE,    404,     403,     404,     DONE),
+    ("POST", "/brands/{slug}/people/{person_id}/reactivate"):
+        (SIGN_IN, 403,     DONE,    404,     403,     404,     DONE),
+    ("POST", "/brands/{slug}/join-requests"):
+        (SIGN_IN, 403,     DONE,    403,     403,     403,     403),
+    ("GET", "/groups"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/groups/{slug}"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("POST", "/join-requests/{request_id}/approve"):
+        (SIGN_IN, 404,     404,     404,     DONE,    404,     404),
+    ("POST", "/join-requests/{request_id}/refuse"):
+        (SIGN_IN, 404,     404,     404,     DONE,    404,     404),
+    ("GET", "/admin"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     200),
+    ("GET", "/admin/brands/new"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     200),
+    ("POST", "/admin/brands"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     DONE),
+    ("GET", "/admin/groups/new"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     200),
+    ("POST", "/admin/groups"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     DONE),
+    ("GET", "/admin/groups/{slug}"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     200),
+    ("POST", "/admin/groups/{slug}/coordinators"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     DONE),
+    ("POST", "/admin/groups/{slug}/coordinators/{person_id}/remove"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     DONE),
+    ("GET", "/admin/audit"):
+        (SIGN_IN, 403,     403,     403,     403,     403,     200),
+}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one column of the matrix acts on: a brand, one of its groups, and their things."""
+
+    brand: Brand
+    domain: str  # an e-mail domain of the brand
+    group: WorkingGroup  # a group the brand is in
+    outside_group: WorkingGroup  # a group the brand is not in (to ask to join)
+    person: Person  # an active member of the brand
+    inactive: Person  # a deactivated person of the brand
+    join_request: JoinRequest  # a pending request, from a newcomer brand, to join `group`
+    coordinator: Person  # a coordinator of `group`
+    appointee: Person  # someone who does not coordinate `group` yet
+
+    def url(self, path: str) -> str:
+        """The concrete URL for a route's path template."""
+        if "{person_id}" in path and "/coordinators/" in path:
+            person = self.coordinator
+        elif path.endswith("/reactivate"):
+            person = self.inactive
+        else:
+            person = self.person
+        slug = self.brand.slug if path.startswith("/brands/") else self.group.slug
+        return path.format(
+            slug=slug,
+            brand_slug=self.brand.slug,
+            person_id=person.id,
+            request_id=self.join_request.id,
+        )
+
+
+# What each form sends: valid data, so an allowed request really does the thing.
+FORMS: dict[tuple[str, str], Callable[[Target], dict[str, str]]] = {
+    ("POST", "/login"): lambda t: {"email": f"someone@{t.domain}", "next": "/"},
+    ("POST", "/logout"): lambda t: {},
+    ("POST", "/brands/{slug}/people"): lambda t: {
+        "name": "Nova Newcomer",
+        "email": f"nova.newcomer@{t.domain}",
+        "role": Role.member,
+        "job_title": "Analyst",
+    },
+    ("POST", "/brands/{slug}/people/{person_id}/role"): lambda t: {"role": Role.brand_admin},
+    ("POST", "/brands/{slug}/people/{person_id}/deactivate"): lambda t: {},
+    ("POST", "/brands/{slug}/people/{person_id}/reactivate"): lambda t: {},
+    ("POST", "/brands/{slug}/join-requests"): lambda t: {
+        "group_id": str(t.outside_group.id),
+        "message": "We see the same counterfeits.",
+    },
+    ("POST", "/join-requests/{request_id}/approve"): lambda t: {"note": "Welcome."},
+    ("POST", "/join-requests/{request_id}/refuse"): lambda t: {"note": "Not this year."},
+    ("POST", "/admin/brands"): lambda t: {
+        "name": "Maison Matrix",
+        "slug": "maison-matrix",
+        "country": "FR",
+        "domains": "maison-matrix.example",
+    },
+    ("POST", "/admin/groups"): lambda t: {
+        "name": "Watches (matrix)",
+        "slug": "watches-matrix",
+        "description": "Made by the matrix.",
+    },
+    ("POST", "/admin/groups/{slug}/coordinators"): lambda t: {"email": t.appointee.email},
+    ("POST", "/admin/groups/{slug}/coordinators/{person_id}/remove"): lambda t: {},
+}
+
+
+def _pending_request(db: Session, t: Target) -> JoinRequest | None:
+    return db.exec(
+        select(JoinRequest).where(
+            JoinRequest.brand_id == t.brand.id,
+            JoinRequest.group_id == t.outside_group.id,
+            JoinRequest.status == RequestStatus.pending,
+        )
+    ).first()
+
+
+def _request_status(db: Session, t: Target) -> str:
+    join_request = db.get(JoinRequest, t.join_request.id)
+    assert join_request is not None
+    return join_request.status
+
+
+def _person(db: Session, person: Person) -> Person:
+    fresh = db.get(Person, person.id)
+    assert fresh is not None
+    return fresh
+
+
+# What each form changes; checked to have happened when allowed and not when refused.
+EFFECTS: dict[tuple[str, str], Callable[[Session, Target], bool]] = {
+    ("POST", "/brands/{slug}/people"): lambda db, t: (
+        db.exec(select(Person).where(Person.email == f"nova.newcomer@{t.domain}")).first()
+        is not None
+    ),
+    ("POST", "/brands/{slug}/people/{person_id}/role"): lambda db, t: (
+        _person(db, t.person).role == Role.brand_admin
+    ),
+    ("POST", "/brands/{slug}/people/{person_id}/deactivate"): lambda db, t: (
+        not _person(db, t.person).is_active
+    ),
+    ("POST", "/brands/{slug}/people/{person_id}/reactivate"): lambda db, t: (
+        _person(db, t.inactive).is_active
+    ),
+    ("POST", "/brands/{slug}/join-requests"): lambda db, t: _pending_request(db, t) is not None,
+    ("POST", "/join-requests/{request_id}/approve"): lambda db, t: (
+        db.get(GroupMembership, (t.join_request.group_id, t.join_request.brand_id)) is not None
+    ),
+    ("POST", "/join-requests/{request_id}/refuse"): lambda db, t: (
+        _request_status(db, t) == RequestStatus.refused
+    ),
+    ("POST", "/admin/brands"): lambda db, t: (
+        db.exec(select(Brand).where(Brand.slug == "maison-matrix")).first() is not None
+    ),
+    ("POST", "/admin/groups"): lambda db, t: (
+        db.exec(select(WorkingGroup).where(WorkingGroup.slug == "watches-matrix")).first()
+        is not None
+    ),
+    ("POST", "/admin/groups/{slug}/coordinators"): lambda db, t: (
+        db.get(Coordinator, (t.group.id, t.appointee.id)) is not None
+    ),
+    ("POST", "/admin/groups/{slug}/coordinators/{person_id}/remove"): lambda db, t: (
+        db.get(Coordinator, (t.group.id, t.coordinator.id)) is None
+    ),
+}
+
+
+@pytest.fixture
+def targets(db: Session, world: World) -> dict[str, Target]:
+    """The apparel side (brand A) and the toys side (brand C) of the world."""
+    newcomer = factories.make_brand(db, "newcomer-t", name="Newcomer")
+    newcomer_admin = factories.make_person(db, newcomer, Role.brand_admin, name="Nell Admin")
+    toys_coordinator = factories.make_person(db, world.secretariat, name="Toby Coordinator")
+    factories.appoint(db, world.toys, toys_coordinator)
+    apparel = Target(
+        brand=world.brand_a,
+        domain="brand-a.example",
+        group=world.apparel,
+        outside_group=world.toys,
+        person=world.member_a,
+        inactive=factories.make_person(db, world.brand_a, name="Ines Former", is_active=False),
+        join_request=factories.make_join_request(db, newcomer, world.apparel, newcomer_admin),
+        coordinator=world.coordinator,
+        appointee=world.member_b,
+    )
+    toys = Target(
+        brand=world.brand_c,
+        domain="brand-c.example",
+        group=world.toys,
+        outside_group=world.apparel,
+        person=world.member_c,
+        inactive=factories.make_person(db, world.brand_c, name="Ivo Former", is_active=False),
+        join_request=factories.make_join_request(db, newcomer, world.toys, newcomer_admin),
+        coordinator=toys_coordinator,
+        appointee=world.admin_c,
+    )
+    db.commit()
+    return {"apparel": apparel, "toys": toys}
+
+
+# Who asks, and on which side of the world, for each role of the matrix.
+COLUMNS: dict[str, tuple[str | None, str]] = {
+    "anonymous": (None, "apparel"),
+    "member": ("member_a", "apparel"),
+    "brand-admin": ("admin_a", "apparel"),
+    "other-brand-admin": ("admin_c", "apparel"),
+    "coordinator": ("coordinator", "apparel"),
+    "other-coordinator": ("coordinator", "toys"),
+    "alliance-admin": ("alliance_admin", "apparel"),
+}
+
+CASES = [
+    pytest.param(method, path, role, answer, id=f"{method} {path}-{role}")
+    for (method, path), answers in MATRIX.items()
+    for role, answer in zip(ROLES, answers, strict=True)
+]
+
+
+def _browser(app: FastAPI, client_as: ClientAs, world: World, role: str) -> TestClient:
+    person_field = COLUMNS[role][0]
+    if person_field is None:
+        # A visitor who has opened the login page: a session holding only a CSRF token.
+        browser = TestClient(app, follow_redirects=False)
+        browser.cookies.set("hub_session", session_cookie({"csrf": TEST_CSRF}))
+        browser.headers["x-csrf-token"] = TEST_CSRF
+        return browser
+    return client_as(getattr(world, person_field))
+
+
+def _check_answer(answer: Answer, method: str, url: str, status: int, location: str) -> None:
+    where = f"{method} {url} answered {status} {location}".strip()
+    if answer == SIGN_IN:
+        assert status == 303 and location.startswith("/login"), where
+    elif answer == DONE:
+        assert status == 303 and not location.startswith("/login"), where
+    else:
+        assert status == answer, where
+
+
+@pytest.mark.parametrize(("method", "path", "role", "answer"), CASES)
+def test_route_answers_role(
+    method: str,
+    path: str,
+    role: str,
+    answer: Answer,
+    app: FastAPI,
+    db: Session,
+    world: World,
+    targets: dict[str, Target],
+    client_as: ClientAs,
+) -> None:
+    """The route answers the role as the matrix says, and a form acts only when allowed."""
+    target = targets[COLUMNS[role][1]]
+    url = target.url(path)
+    effect = EFFECTS.get((method, path))
+    if effect is not None:
+        assert not effect(db, target), "the effect is already there before the request"
+    browser = _browser(app, client_as, world, role)
+    if method == "GET":
+        response = browser.get(url)
+    else:
+        response = browser.request(method, url, data=FORMS[(method, path)](target))
+    _check_answer(answer, method, url, response.status_code, response.headers.get("location", ""))
+    if effect is not None:
+        db.expire_all()
+        assert effect(db, target) == (answer == DONE), f"effect of {method} {url} for {role}"
+
+
+def _flat_routes(routes: list[BaseRoute]) -> list[object]:
+    """The app's routes, with included routers opened up (FastAPI >= 0.13x keeps them
+    nested; older versions list them flat)."""
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    return list(iterate(routes)) if iterate is not None else list(routes)
+
+
+def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for route in _flat_routes(app.routes):
+        original = getattr(route, "original_route", route)
+        path = getattr(route, "path", None)
+        if isinstance(original, Mount) or path is None or path in UNCHECKED_PATHS:
+            continue
+        for method in getattr(route, "methods", None) or ():
+            if method != "HEAD":
+                found.add((method, path))
+    return found
+
+
+def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
+    """Every route of the app (but mounts and health checks) has a row in the matrix."""
+    missing = sorted(_app_routes(app) - MATRIX.keys())
+    assert not missing, f"add these routes to MATRIX with an answer for every role: {missing}"
+
+
+def test_matrix_has_no_stale_rows(app: FastAPI) -> None:
+    """Every row of the matrix is still a route of the app."""
+    stale = sorted(MATRIX.keys() - _app_routes(app))
+    assert not stale, f"these rows name routes the app no longer has: {stale}"
+
+
+def test_matrix_sees_the_included_routers(app: FastAPI) -> None:
+    """The route listing reaches inside included routers, so the meta-test has teeth."""
+    routes = _app_routes(app)
+    assert ("GET", "/brands/{slug}/people") in routes
+    assert ("POST", "/admin/groups/{slug}/coordinators/{person_id}/remove") in routes
+
+
+def test_every_form_row_sends_data_and_checks_its_effect() -> None:
+    """Each unsafe route has form data, and each one that can succeed checks its effect."""
+    unsafe = [key for key in MATRIX if key[0] != "GET"]
+    assert [key for key in unsafe if key not in FORMS] == []
+    succeeding = [key for key in unsafe if DONE in MATRIX[key]]
+    assert [key for key in succeeding if key not in EFFECTS] == []
