@@ -15,17 +15,15 @@ router = APIRouter()
 @router.get("/")
 def dashboard(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
     brand = members.get_brand(session, actor.brand_slug)
+    cards = groups.all_groups(session)
     return render(
         request,
         "home/dashboard.html",
         {
             "brand": brand,
-            "my_groups": groups.groups_of_actor(session, actor),
-            "coordinated": [
-                card
-                for card in groups.all_groups(session)
-                if card.group.id in actor.coordinated_group_ids
-            ],
+            "my_groups": [card for card in cards if card.group.id in actor.group_ids],
+            "coordinated": [card for card in cards if card.group.id in actor.coordinated_group_ids],
+            "fellows": groups.fellow_brands(session, actor),
             "to_decide": groups.pending_for_coordinator(session, actor),
             "my_pending": groups.pending_of_brand(session, brand) if actor.is_brand_admin else [],
         },

@@ -28,3 +28,10 @@ def test_dashboard_lists_brand_groups(client_as: ClientAs, world: World) -> None
     assert page.status_code == 200
     assert "Apparel (test)" in page.text
     assert "Toys (test)" not in page.text
+
+
+def test_dashboard_lists_fellow_brands(client_as: ClientAs, world: World) -> None:
+    """The dashboard names the brands sharing a group with yours, and only those."""
+    page = client_as(world.member_a).get("/").text
+    assert "Brand B" in page
+    assert "Brand C" not in page

@@ -44,16 +44,28 @@ def all_groups(session: Session) -> list[GroupCard]:
     return [GroupCard(group, counts.get(group.id or 0, 0)) for group in groups]
 
 
-def groups_of_actor(session: Session, actor: Actor) -> list[GroupCard]:
-    return [card for card in all_groups(session) if card.group.id in actor.group_ids]
-
-
 def brands_in(session: Session, group: WorkingGroup) -> list[Brand]:
     return list(
         session.exec(
             select(Brand)
             .join(GroupMembership, col(GroupMembership.brand_id) == Brand.id)
             .where(GroupMembership.group_id == group.id)
+            .order_by(Brand.name)
+        )
+    )
+
+
+def fellow_brands(session: Session, actor: Actor) -> list[Brand]:
+    """Other brands sharing at least one working group with the actor's brand."""
+    if not actor.group_ids:
+        return []
+    shares = select(GroupMembership.brand_id).where(
+        col(GroupMembership.group_id).in_(actor.group_ids)
+    )
+    return list(
+        session.exec(
+            select(Brand)
+            .where(col(Brand.id).in_(shares), Brand.id != actor.brand_id)
             .order_by(Brand.name)
         )
     )
