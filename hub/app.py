@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
@@ -136,7 +137,10 @@ def _install_error_pages(app: FastAPI) -> None:
     async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
         target = "/login"
         if request.method == "GET" and request.url.path != "/":
-            target += f"?next={request.url.path}"
+            wanted = request.url.path
+            if request.url.query:
+                wanted += f"?{request.url.query}"
+            target += "?" + urlencode({"next": wanted}, safe="/")
         if request.headers.get("hx-request") == "true":
             return Response(status_code=401, headers={"HX-Redirect": target})
         if request.url.path.startswith("/api/"):

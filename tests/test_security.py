@@ -239,3 +239,9 @@ def test_production_with_good_settings_starts(engine: Engine, settings: Settings
     )
     app = create_app(production, engine)
     assert TestClient(app).get("/healthz").json() == {"status": "ok"}
+
+
+def test_login_comes_back_to_the_page_with_its_query(client: TestClient) -> None:
+    """The page asked for, with its query string, is where the login returns."""
+    response = client.get("/brands?q=ma&group=apparel")
+    assert response.headers["location"] == "/login?next=/brands%3Fq%3Dma%26group%3Dapparel"
