@@ -20,6 +20,7 @@ from hub.admin.routes import router as admin_router
 from hub.auth.clients import ProviderClients
 from hub.auth.routes import demo_accounts
 from hub.auth.routes import router as auth_router
+from hub.auth.sso_routes import router as sso_router
 from hub.config import Settings, get_settings
 from hub.db import make_engine, session_factory
 from hub.errors import DomainError, NotSignedIn
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
     app.state.templates = build_environment()
-    app.state.provider_clients = ProviderClients()
+    app.state.provider_clients = ProviderClients(settings)
     app.state.demo_accounts = []
 
     app.add_middleware(
@@ -77,7 +78,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         https_only=settings.secure_cookies,
     )
 
-    for router in (home_router, auth_router, members_router, groups_router, admin_router):
+    for router in (
+        home_router,
+        auth_router,
+        sso_router,
+        members_router,
+        groups_router,
+        admin_router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     if settings.dev_idp_enabled:

@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
@@ -17,6 +18,9 @@ from hub.groups import service as groups
 from hub.members import service as members
 from hub.members.models import Brand, Person
 from hub.policy import Actor, command_line_actor
+
+if TYPE_CHECKING:
+    from hub.auth.models import IdentityProvider
 
 Handler = Callable[[argparse.Namespace, Session, Settings, Actor], None]
 
@@ -159,34 +163,82 @@ def _person_add(args: argparse.Namespace, session: Session, _s: Settings, actor:
 
 
 def _idp_add(args: argparse.Namespace, session: Session, settings: Settings, actor: Actor) -> None:
-    from hub.auth.providers import add_provider
+    from hub.auth import providers
 
     brand = _brand_by_slug(session, args.brand)
     secret = args.client_secret or getpass.getpass("Client secret: ")
-    provider = add_provider(
-        session,
-        settings,
-        actor,
-        brand,
+    form = providers.ProviderForm(
         name=args.name or "",
         issuer=args.issuer,
         client_id=args.client_id,
         client_secret=secret,
+        domains=args.domain or [],
         admin_claim=args.admin_claim or "",
         admin_value=args.admin_value or "",
+        email_authoritative=args.email_authoritative,
     )
-    print(f"Added identity provider {provider.id} for {brand.name}: {provider.issuer}")
-    redirect_uri = f"{settings.base_url}/auth/{brand.slug}/callback"
-    print(f"Register this redirect URI at the provider: {redirect_uri}")
+    provider = providers.add_provider(session, settings, actor, brand, form)
+    print(
+        f"Added identity provider {provider.id} for {brand.name} (switched off): {provider.issuer}"
+    )
+    print(f"Register this redirect URI at the provider: {providers.redirect_uri(settings, brand)}")
+    print(f"Next: 'hub admin idp test {provider.id}', a test sign-in on the SSO page, then")
+    print(f"'hub admin idp enable {provider.id}'.")
+
+
+def _provider_and_brand(session: Session, provider_id: int) -> tuple["IdentityProvider", Brand]:
+    from hub.auth.models import IdentityProvider
+
+    provider = session.get(IdentityProvider, provider_id)
+    if provider is None:
+        raise SystemExit(f"error: there is no identity provider {provider_id}")
+    brand = session.get(Brand, provider.brand_id)
+    assert brand is not None
+    return provider, brand
+
+
+def _idp_test(args: argparse.Namespace, session: Session, settings: Settings, actor: Actor) -> None:
+    from hub.auth import providers
+
+    provider, brand = _provider_and_brand(session, args.provider_id)
+    problems = providers.check_connection(session, settings, actor, brand, provider)
+    if problems:
+        for problem in problems:
+            print(f"problem: {problem}", file=sys.stderr)
+        raise SystemExit(1)
+    print(f"{provider.issuer}: discovery document and signing keys are fine.")
+    if not provider.tested:
+        print(f"Now run a test sign-in from {settings.base_url}/brands/{brand.slug}/sso")
+
+
+def _idp_enable(args: argparse.Namespace, session: Session, _s: Settings, actor: Actor) -> None:
+    from hub.auth import providers
+
+    provider, brand = _provider_and_brand(session, args.provider_id)
+    providers.set_enabled(
+        session, actor, brand, provider, True, without_test=args.without_test_sign_in
+    )
+    print(f"Identity provider {provider.id} of {brand.name} is switched on.")
+
+
+def _idp_disable(args: argparse.Namespace, session: Session, _s: Settings, actor: Actor) -> None:
+    from hub.auth import providers
+
+    provider, brand = _provider_and_brand(session, args.provider_id)
+    providers.set_enabled(session, actor, brand, provider, False)
+    print(f"Identity provider {provider.id} of {brand.name} is switched off.")
 
 
 def _idp_list(args: argparse.Namespace, session: Session, _s: Settings, _a: Actor) -> None:
     from hub.auth.providers import providers_of
 
     brand = _brand_by_slug(session, args.brand)
-    for provider in providers_of(session, brand):
-        state = "enabled" if provider.enabled else "disabled"
-        print(f"{provider.id:5}  {state:8}  {provider.issuer}  client_id={provider.client_id}")
+    for view in providers_of(session, brand):
+        provider = view.provider
+        state = "enabled" if provider.enabled else ("tested" if provider.tested else "draft")
+        domains = ", ".join(view.domains)
+        client = f"client_id={provider.client_id}"
+        print(f"{provider.id:5}  {state:8}  {provider.issuer}  {client}  [{domains}]")
 
 
 def _audit(args: argparse.Namespace, session: Session, _s: Settings, _a: Actor) -> None:
@@ -256,18 +308,38 @@ def _parser() -> argparse.ArgumentParser:
     add.set_defaults(run=_admin(_person_add))
 
     idp = areas.add_parser("idp").add_subparsers(title="identity provider commands")
-    add = idp.add_parser("add", help="connect a brand's OpenID Connect provider")
+    add = idp.add_parser("add", help="connect a brand's OpenID Connect provider (switched off)")
     add.add_argument("brand", help="brand slug")
     add.add_argument("--issuer", required=True)
     add.add_argument("--client-id", required=True)
     add.add_argument("--client-secret", help="asked for when left out")
+    add.add_argument("--domain", action="append", required=True, help="e-mail domain (repeat)")
     add.add_argument("--name")
     add.add_argument("--admin-claim", help="claim that marks brand admins, e.g. groups")
     add.add_argument("--admin-value", help="value of that claim, e.g. brand-protection-admins")
+    add.add_argument(
+        "--email-authoritative",
+        action="store_true",
+        help="trust e-mail addresses even without email_verified=true",
+    )
     add.set_defaults(run=_admin(_idp_add))
     sub = idp.add_parser("list")
     sub.add_argument("brand")
     sub.set_defaults(run=_admin(_idp_list))
+    sub = idp.add_parser("test", help="check the discovery document and signing keys")
+    sub.add_argument("provider_id", type=int)
+    sub.set_defaults(run=_admin(_idp_test))
+    sub = idp.add_parser("enable", help="switch on (after a test sign-in)")
+    sub.add_argument("provider_id", type=int)
+    sub.add_argument(
+        "--without-test-sign-in",
+        action="store_true",
+        help="switch on without a test sign-in (recorded in the audit log)",
+    )
+    sub.set_defaults(run=_admin(_idp_enable))
+    sub = idp.add_parser("disable", help="switch off: its people can no longer sign in")
+    sub.add_argument("provider_id", type=int)
+    sub.set_defaults(run=_admin(_idp_disable))
 
     log = areas.add_parser("audit", help="show the newest audit log entries")
     log.add_argument("--limit", type=int, default=50)

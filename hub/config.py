@@ -20,6 +20,8 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.development
     secret_key: str = DEFAULT_SECRET_KEY
+    # Encrypts identity provider client secrets; derived from secret_key when empty.
+    encryption_key: str = ""
     database_url: str = "sqlite:///./var/hub.db"
     base_url: str = "http://127.0.0.1:8000"
     # Sync routes run in AnyIO's threadpool; the database pool is sized to match it so a
@@ -29,6 +31,10 @@ class Settings(BaseSettings):
     session_idle_hours: int = Field(default=72, ge=1)
     login_timeout_minutes: int = Field(default=10, ge=1)
     dev_idp: bool | None = None
+    # Sign-in attempts allowed per window, per client address and per e-mail address.
+    login_attempts_per_ip: int = Field(default=30, ge=1)
+    login_attempts_per_email: int = Field(default=10, ge=1)
+    login_attempt_window_minutes: int = Field(default=15, ge=1)
 
     @property
     def secure_cookies(self) -> bool:

@@ -23,6 +23,7 @@ from hub.groups.models import (
     WorkingGroup,
 )
 from hub.members.models import Brand, BrandDomain, OrgKind, Person, Role
+from hub.secretbox import SecretUnreadable, open_sealed, seal
 
 SEED = 20240917
 
@@ -660,11 +661,16 @@ def _sync_provider(
 ) -> None:
     issuer = dev_issuer(settings, slug)
     secret = dev_client_secret(settings, slug)
-    if provider.issuer == issuer and provider.client_secret == secret:
+    try:
+        current_secret = open_sealed(settings, provider.client_secret_sealed)
+    except SecretUnreadable:
+        current_secret = ""
+    if provider.issuer == issuer and current_secret == secret:
         return
     provider.issuer = issuer
-    provider.client_secret = secret
+    provider.client_secret_sealed = seal(settings, secret)
     provider.version += 1
+    provider.tested_version = provider.version
     provider.updated_at = utcnow()
     session.add(provider)
 
@@ -947,10 +953,14 @@ class _Loader:
                     name=f"{org.name} sign-in (development)",
                     issuer=dev_issuer(self.settings, org.slug),
                     client_id=dev_client_id(org.slug),
-                    client_secret=dev_client_secret(self.settings, org.slug),
+                    client_secret_sealed=seal(
+                        self.settings, dev_client_secret(self.settings, org.slug)
+                    ),
                     admin_claim=ADMIN_CLAIM,
                     admin_value=ADMIN_VALUE,
                     enabled=True,
+                    # The development provider stands in for a provider already proven.
+                    tested_version=1,
                     created_at=brand.created_at,
                     updated_at=brand.created_at,
                 )

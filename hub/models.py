@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from hub.audit import AuditEntry
-from hub.auth.models import IdentityProvider, WebSession
+from hub.auth.models import IdentityProvider, LoginEvent, RateCounter, WebSession
 from hub.groups.models import Coordinator, GroupMembership, JoinRequest, WorkingGroup
 from hub.members.models import Brand, BrandDomain, Person
 
@@ -17,6 +17,8 @@ __all__ = [
     "GroupMembership",
     "IdentityProvider",
     "JoinRequest",
+    "LoginEvent",
+    "RateCounter",
     "Person",
     "WebSession",
     "WorkingGroup",

@@ -67,6 +67,7 @@ class Action(StrEnum):
     view_directory = "view-directory"  # brands and working groups lists, profiles
     view_brand_people = "view-brand-people"  # thing: BrandView
     manage_brand_people = "manage-brand-people"  # thing: brand id
+    manage_brand_sso = "manage-brand-sso"  # thing: brand id; providers, sign-in log, sessions
     request_group_join = "request-group-join"  # thing: brand id
     decide_group_join = "decide-group-join"  # thing: group id
     create_brand = "create-brand"
@@ -125,6 +126,7 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.view_directory: _signed_in,
     Action.view_brand_people: _fellow_of,
     Action.manage_brand_people: _admin_of_brand,
+    Action.manage_brand_sso: _admin_of_brand,
     Action.request_group_join: _brand_admin_of_own_brand,
     Action.decide_group_join: _coordinator_of,
     Action.create_brand: _alliance_admin,

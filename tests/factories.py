@@ -5,8 +5,10 @@ import itertools
 from sqlmodel import Session
 
 from hub.auth.models import IdentityProvider
+from hub.config import Settings
 from hub.groups.models import Coordinator, GroupMembership, JoinRequest, WorkingGroup
 from hub.members.models import Brand, BrandDomain, OrgKind, Person, Role
+from hub.secretbox import seal
 
 _numbers = itertools.count(1)
 
@@ -83,16 +85,25 @@ def make_join_request(
 
 
 def make_provider(
-    session: Session, brand: Brand, issuer: str, client_id: str, client_secret: str
+    session: Session,
+    settings: Settings,
+    brand: Brand,
+    issuer: str,
+    client_id: str,
+    client_secret: str,
+    enabled: bool = True,
 ) -> IdentityProvider:
+    """A provider as if added, tested and (by default) switched on."""
     provider = IdentityProvider(
         brand_id=brand.id or 0,
         name=f"{brand.name} sign-in",
         issuer=issuer,
         client_id=client_id,
-        client_secret=client_secret,
+        client_secret_sealed=seal(settings, client_secret),
         admin_claim="groups",
         admin_value="brand-admins",
+        enabled=enabled,
+        tested_version=1,
     )
     session.add(provider)
     session.flush()

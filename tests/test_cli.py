@@ -69,6 +69,8 @@ def test_bootstrap_a_brand_from_the_command_line(
         "hub",
         "--client-secret",
         "s3cret",
+        "--domain",
+        "pebble-kite.example",
     )
     assert "/auth/pebble-kite/callback" in out
     run(
@@ -94,6 +96,8 @@ def test_bootstrap_a_brand_from_the_command_line(
     assert cli_db.exec(select(Coordinator).where(Coordinator.person_id == person.id)).one()
     provider = cli_db.exec(select(IdentityProvider)).one()
     assert provider.issuer == "https://login.pebble-kite.example"
+    assert not provider.enabled
+    assert "s3cret" not in provider.client_secret_sealed
     actions = {entry.action for entry in cli_db.exec(select(AuditEntry))}
     assert {"group.created", "brand.created", "idp.added", "coordinator.appointed"} <= actions
     assert "brand.created" in run(capsys, "admin", "audit")
@@ -123,3 +127,52 @@ def test_command_line_errors_are_plain_messages(
     errors = capsys.readouterr().err
     assert "error: slug:" in errors and "error: country:" in errors
     assert "Traceback" not in errors
+
+
+def test_provider_is_switched_on_only_after_a_test(
+    cli_db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`idp enable` refuses an untested provider unless told to skip the test sign-in."""
+    run(
+        capsys,
+        "admin",
+        "brand",
+        "add",
+        "--name",
+        "Kite",
+        "--slug",
+        "kite",
+        "--country",
+        "GB",
+        "--domain",
+        "kite.example",
+    )
+    run(
+        capsys,
+        "admin",
+        "idp",
+        "add",
+        "kite",
+        "--issuer",
+        "https://login.kite.example",
+        "--client-id",
+        "hub",
+        "--client-secret",
+        "x",
+        "--domain",
+        "kite.example",
+    )
+    provider = cli_db.exec(select(IdentityProvider)).one()
+    with pytest.raises(SystemExit) as refused:
+        main(["admin", "idp", "enable", str(provider.id)])
+    assert refused.value.code == 1
+    assert "test sign-in" in capsys.readouterr().err
+    run(capsys, "admin", "idp", "enable", str(provider.id), "--without-test-sign-in")
+    cli_db.rollback()  # end the read snapshot to see what the command wrote
+    cli_db.refresh(provider)
+    assert provider.enabled
+    assert "enabled" in run(capsys, "admin", "idp", "list", "kite")
+    run(capsys, "admin", "idp", "disable", str(provider.id))
+    cli_db.rollback()  # end the read snapshot to see what the command wrote
+    cli_db.refresh(provider)
+    assert not provider.enabled

@@ -10,12 +10,15 @@ import threading
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 
 from hub.auth.models import IdentityProvider
+from hub.config import Settings
+from hub.secretbox import open_sealed
 
 SCOPE = "openid email profile"
 
 
 class ProviderClients:
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._clients: dict[int, tuple[int, StarletteOAuth2App]] = {}
         self._lock = threading.Lock()
 
@@ -25,17 +28,19 @@ class ProviderClients:
             cached = self._clients.get(provider.id)
             if cached is not None and cached[0] == provider.version:
                 return cached[1]
-            client = self._build(provider)
+            client = self._build(
+                provider, open_sealed(self._settings, provider.client_secret_sealed)
+            )
             self._clients[provider.id] = (provider.version, client)
             return client
 
     @staticmethod
-    def _build(provider: IdentityProvider) -> StarletteOAuth2App:
+    def _build(provider: IdentityProvider, client_secret: str) -> StarletteOAuth2App:
         registry = OAuth()
         client: StarletteOAuth2App = registry.register(
             name=f"idp{provider.id}",
             client_id=provider.client_id,
-            client_secret=provider.client_secret,
+            client_secret=client_secret,
             server_metadata_url=discovery_url(provider.issuer),
             client_kwargs={
                 "scope": SCOPE,

@@ -1,24 +1,157 @@
-"""Adding and listing a brand's identity provider settings."""
+"""A brand's identity provider settings: add, edit, test, enable, disable.
 
+A provider starts as a draft. "Test connection" reads its discovery document and keys;
+"test sign-in" runs a real login with it; only a provider whose current settings passed a
+test sign-in can be enabled. Every change bumps its version, so each worker process
+rebuilds its cached OAuth client on the next login.
+"""
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from sqlmodel import Session, select
+import httpx
+from sqlmodel import Session, col, select
 
 from hub import audit
+from hub.auth.clients import discovery_url
 from hub.auth.models import IdentityProvider
 from hub.clock import utcnow
 from hub.config import Environment, Settings
-from hub.errors import FormCheck
-from hub.members.models import Brand
+from hub.errors import Conflict, FormCheck, NotFound
+from hub.members.models import Brand, BrandDomain
+from hub.members.service import DOMAIN_PATTERN
 from hub.policy import Action, Actor, ensure
+from hub.secretbox import seal
+
+CHECK_TIMEOUT_SECONDS = 8
 
 
-def check_issuer(check: FormCheck, settings: Settings, issuer: str) -> None:
-    parsed = urlparse(issuer)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        check.fail("issuer", "Enter the issuer as a full URL, like https://login.example.com.")
-    elif parsed.scheme != "https" and settings.env == Environment.production:
-        check.fail("issuer", "In production the issuer must use https.")
+@dataclass
+class ProviderForm:
+    """What a brand admin types on the SSO page."""
+
+    name: str = ""
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = ""  # empty when editing: keep the saved one
+    domains: list[str] = field(default_factory=list)
+    admin_claim: str = ""
+    admin_value: str = ""
+    email_authoritative: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    provider: IdentityProvider
+    domains: list[str]
+
+
+def get_provider(session: Session, brand: Brand, provider_id: int) -> IdentityProvider:
+    provider = session.get(IdentityProvider, provider_id)
+    if provider is None or provider.brand_id != brand.id:
+        raise NotFound("This brand has no such identity provider.")
+    return provider
+
+
+def providers_of(session: Session, brand: Brand) -> list[ProviderView]:
+    providers = session.exec(
+        select(IdentityProvider)
+        .where(IdentityProvider.brand_id == brand.id)
+        .order_by(col(IdentityProvider.id))
+    ).all()
+    domains = session.exec(
+        select(BrandDomain).where(BrandDomain.brand_id == brand.id).order_by(BrandDomain.domain)
+    ).all()
+    return [
+        ProviderView(p, [d.domain for d in domains if d.provider_id == p.id]) for p in providers
+    ]
+
+
+def unassigned_domains(session: Session, brand: Brand) -> list[str]:
+    return list(
+        session.exec(
+            select(BrandDomain.domain)
+            .where(BrandDomain.brand_id == brand.id, col(BrandDomain.provider_id).is_(None))
+            .order_by(BrandDomain.domain)
+        )
+    )
+
+
+def redirect_uri(settings: Settings, brand: Brand) -> str:
+    return f"{settings.base_url}/auth/{brand.slug}/callback"
+
+
+def _normalise_domains(raw: list[str]) -> list[str]:
+    found: set[str] = set()
+    for item in raw:
+        for part in re.split(r"[\s,]+", item):
+            if part.strip():
+                found.add(part.strip().lower().lstrip("@"))
+    return sorted(found)
+
+
+def _check_form(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    brand: Brand,
+    form: ProviderForm,
+    provider: IdentityProvider | None,
+) -> tuple[FormCheck, list[str]]:
+    check = FormCheck()
+    form.issuer = form.issuer.strip().rstrip("/")
+    issuer_problem = issuer_address_problem(settings, form.issuer)
+    if issuer_problem:
+        check.fail("issuer", issuer_problem)
+    if not form.client_id.strip():
+        check.fail("client_id", "Enter the client id the provider gave you.")
+    if provider is None and not form.client_secret.strip():
+        check.fail("client_secret", "Enter the client secret the provider gave you.")
+    if bool(form.admin_claim.strip()) != bool(form.admin_value.strip()):
+        check.fail("admin_claim", "Give both the claim name and the value, or neither.")
+    domains = _normalise_domains(form.domains)
+    if not domains:
+        check.fail("domains", "Choose at least one e-mail domain whose people use this provider.")
+    for domain in domains:
+        if not DOMAIN_PATTERN.match(domain):
+            check.fail("domains", f"'{domain}' is not a domain name.")
+            break
+        owner = session.exec(select(BrandDomain).where(BrandDomain.domain == domain)).first()
+        if owner is not None and owner.brand_id != brand.id:
+            check.fail("domains", f"@{domain} belongs to another organisation in the hub.")
+            break
+        # A brand admin may only use the domains the alliance recorded for the brand;
+        # otherwise a brand could claim another company's addresses.
+        if owner is None and not actor.is_alliance_admin:
+            check.fail(
+                "domains",
+                f"@{domain} is not one of {brand.name}'s domains. Ask the alliance to add it.",
+            )
+            break
+        if owner is not None and owner.provider_id not in (None, provider and provider.id):
+            other = session.get(IdentityProvider, owner.provider_id)
+            if other is not None and other.enabled:
+                check.fail("domains", f"@{domain} already signs in with {other.name}.")
+                break
+    return check, domains
+
+
+def _assign_domains(
+    session: Session, brand: Brand, provider: IdentityProvider, domains: list[str]
+) -> None:
+    rows = session.exec(select(BrandDomain).where(BrandDomain.brand_id == brand.id)).all()
+    known = {row.domain: row for row in rows}
+    for row in rows:
+        if row.provider_id == provider.id and row.domain not in domains:
+            row.provider_id = None
+            session.add(row)
+    for domain in domains:
+        row = known.get(domain) or BrandDomain(brand_id=brand.id or 0, domain=domain)
+        row.provider_id = provider.id
+        session.add(row)
 
 
 def add_provider(
@@ -26,75 +159,252 @@ def add_provider(
     settings: Settings,
     actor: Actor,
     brand: Brand,
-    *,
-    name: str,
-    issuer: str,
-    client_id: str,
-    client_secret: str,
-    admin_claim: str = "",
-    admin_value: str = "",
-    enabled: bool = True,
+    form: ProviderForm,
 ) -> IdentityProvider:
-    ensure(actor, Action.edit_brand, brand.id)
-    check = FormCheck()
-    issuer = issuer.strip().rstrip("/")
-    check_issuer(check, settings, issuer)
-    if not client_id.strip():
-        check.fail("client_id", "Enter the client id the provider gave you.")
-    if not client_secret.strip():
-        check.fail("client_secret", "Enter the client secret the provider gave you.")
-    if bool(admin_claim.strip()) != bool(admin_value.strip()):
-        check.fail("admin_claim", "Give both the claim name and the value, or neither.")
+    """Save a new provider as a draft: switched off until tested and enabled."""
+    ensure(actor, Action.manage_brand_sso, brand.id)
+    check, domains = _check_form(session, settings, actor, brand, form, None)
     check.done()
     provider = IdentityProvider(
         brand_id=brand.id or 0,
-        name=name.strip() or f"{brand.name} sign-in",
-        issuer=issuer,
-        client_id=client_id.strip(),
-        client_secret=client_secret.strip(),
-        admin_claim=admin_claim.strip(),
-        admin_value=admin_value.strip(),
-        enabled=enabled,
+        name=form.name.strip()[:120] or f"{brand.name} sign-in",
+        issuer=form.issuer,
+        client_id=form.client_id.strip(),
+        client_secret_sealed=seal(settings, form.client_secret.strip()),
+        admin_claim=form.admin_claim.strip(),
+        admin_value=form.admin_value.strip(),
+        email_authoritative=form.email_authoritative,
+        enabled=False,
     )
     session.add(provider)
+    session.flush()
+    _assign_domains(session, brand, provider, domains)
     audit.record(
         session,
         actor.audit_id,
         actor.label,
         "idp.added",
         f"brand:{brand.slug}",
-        issuer=issuer,
+        provider=provider.id,
+        issuer=provider.issuer,
         client_id=provider.client_id,
+        domains=domains,
     )
     session.commit()
     return provider
 
 
-def set_enabled(
-    session: Session, actor: Actor, provider: IdentityProvider, enabled: bool
+def update_provider(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    brand: Brand,
+    provider: IdentityProvider,
+    form: ProviderForm,
 ) -> IdentityProvider:
-    ensure(actor, Action.edit_brand, provider.brand_id)
-    provider.enabled = enabled
+    """Change the settings; takes effect at the next sign-in in every worker."""
+    ensure(actor, Action.manage_brand_sso, brand.id)
+    check, domains = _check_form(session, settings, actor, brand, form, provider)
+    check.done()
+    connection_changed = (
+        form.issuer != provider.issuer
+        or form.client_id.strip() != provider.client_id
+        or bool(form.client_secret.strip())
+    )
+    provider.name = form.name.strip()[:120] or provider.name
+    provider.issuer = form.issuer
+    provider.client_id = form.client_id.strip()
+    if form.client_secret.strip():
+        provider.client_secret_sealed = seal(settings, form.client_secret.strip())
+    provider.admin_claim = form.admin_claim.strip()
+    provider.admin_value = form.admin_value.strip()
+    provider.email_authoritative = form.email_authoritative
+    # Names, domains and the role rule do not need a new test sign-in.
+    _bump(provider, keep_tested=not connection_changed)
+    if connection_changed:
+        provider.checked_at, provider.check_problems = None, ""
+    _assign_domains(session, brand, provider, domains)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "idp.changed",
+        f"brand:{brand.slug}",
+        provider=provider.id,
+        issuer=provider.issuer,
+        client_id=provider.client_id,
+        secret_replaced=bool(form.client_secret.strip()),
+        domains=domains,
+    )
+    session.commit()
+    return provider
+
+
+def _bump(provider: IdentityProvider, keep_tested: bool) -> None:
+    was_tested = provider.tested
     provider.version += 1
     provider.updated_at = utcnow()
+    if was_tested and keep_tested:
+        provider.tested_version = provider.version
+
+
+def issuer_address_problem(settings: Settings, issuer: str) -> str | None:
+    """What is wrong with an issuer URL before anything is fetched from it."""
+    parsed = urlparse(issuer)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return "Enter the issuer as a full URL, like https://login.example.com."
+    if settings.env != Environment.production:
+        return None
+    if parsed.scheme != "https":
+        return "The issuer must use https."
+    # The hub fetches this address itself: keep it from reaching internal services.
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(parsed.hostname, None)}
+    except OSError:
+        return f"The name {parsed.hostname} does not resolve."
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+            return f"{parsed.hostname} points to a private address; use the public issuer."
+    return None
+
+
+def check_connection(
+    session: Session, settings: Settings, actor: Actor, brand: Brand, provider: IdentityProvider
+) -> list[str]:
+    """Fetch the discovery document and keys; return the problems in plain words."""
+    ensure(actor, Action.manage_brand_sso, brand.id)
+    problems = connection_problems(settings, provider.issuer)
+    provider.checked_at = utcnow()
+    provider.check_problems = "\n".join(problems)
     session.add(provider)
     audit.record(
         session,
         actor.audit_id,
         actor.label,
+        "idp.checked",
+        f"brand:{brand.slug}",
+        provider=provider.id,
+        problems=problems,
+    )
+    session.commit()
+    return problems
+
+
+def connection_problems(settings: Settings, issuer: str) -> list[str]:
+    problem = issuer_address_problem(settings, issuer)
+    if problem:
+        return [problem]
+    url = discovery_url(issuer)
+    try:
+        with httpx.Client(timeout=CHECK_TIMEOUT_SECONDS, follow_redirects=False) as http:
+            answer = http.get(url)
+            if answer.status_code != 200:
+                return [f"{url} answered HTTP {answer.status_code}, not the discovery document."]
+            try:
+                metadata = answer.json()
+            except ValueError:
+                return [f"{url} did not answer with JSON."]
+            if not isinstance(metadata, dict):
+                return [f"{url} did not answer with a discovery document."]
+            problems = _metadata_problems(issuer, metadata)
+            jwks_uri = metadata.get("jwks_uri")
+            if isinstance(jwks_uri, str) and jwks_uri:
+                problems.extend(_jwks_problems(http, jwks_uri))
+            return problems
+    except httpx.TimeoutException:
+        return [f"The provider did not answer within {CHECK_TIMEOUT_SECONDS} seconds ({url})."]
+    except httpx.HTTPError as error:
+        return [f"The provider cannot be reached at {url}: {type(error).__name__}."]
+
+
+def _metadata_problems(issuer: str, metadata: dict[str, object]) -> list[str]:
+    problems: list[str] = []
+    if metadata.get("issuer") != issuer:
+        problems.append(
+            f"The provider calls itself '{metadata.get('issuer')}', not '{issuer}'. Enter "
+            "exactly the issuer its discovery document names."
+        )
+    for endpoint in ("authorization_endpoint", "token_endpoint"):
+        if not metadata.get(endpoint):
+            problems.append(f"The discovery document has no {endpoint}.")
+    methods = metadata.get("code_challenge_methods_supported")
+    if isinstance(methods, list) and "S256" not in methods:
+        problems.append("The provider does not support PKCE with S256, which the hub requires.")
+    response_types = metadata.get("response_types_supported")
+    if isinstance(response_types, list) and "code" not in response_types:
+        problems.append("The provider does not offer the authorization code flow.")
+    if not metadata.get("jwks_uri"):
+        problems.append("The discovery document has no jwks_uri: ID tokens cannot be verified.")
+    return problems
+
+
+def _jwks_problems(http: httpx.Client, jwks_uri: str) -> list[str]:
+    try:
+        answer = http.get(jwks_uri)
+    except httpx.HTTPError as error:
+        return [f"The provider's keys cannot be fetched from {jwks_uri}: {type(error).__name__}."]
+    if answer.status_code != 200:
+        return [f"The provider's keys at {jwks_uri} answered HTTP {answer.status_code}."]
+    try:
+        keys = answer.json().get("keys")
+    except (ValueError, AttributeError):
+        keys = None
+    if not isinstance(keys, list) or not any(
+        isinstance(key, dict) and key.get("use", "sig") == "sig" for key in keys
+    ):
+        return [f"The provider publishes no signing keys at {jwks_uri}."]
+    return []
+
+
+def record_test_sign_in(
+    session: Session, actor: Actor, brand: Brand, provider: IdentityProvider, email: str
+) -> None:
+    ensure(actor, Action.manage_brand_sso, brand.id)
+    provider.tested_version = provider.version
+    provider.tested_at = utcnow()
+    session.add(provider)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "idp.test_sign_in_passed",
+        f"brand:{brand.slug}",
+        provider=provider.id,
+        signed_in_as=email,
+    )
+    session.commit()
+
+
+def set_enabled(
+    session: Session,
+    actor: Actor,
+    brand: Brand,
+    provider: IdentityProvider,
+    enabled: bool,
+    *,
+    without_test: bool = False,
+) -> IdentityProvider:
+    """Switch a provider on (only after a test sign-in of its current settings) or off."""
+    ensure(actor, Action.manage_brand_sso, brand.id)
+    if enabled and not provider.tested and not without_test:
+        raise Conflict(
+            "Run a successful test sign-in with these settings before switching the provider "
+            "on, so nobody is locked out by a typo."
+        )
+    if provider.enabled == enabled:
+        return provider
+    provider.enabled = enabled
+    _bump(provider, keep_tested=True)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
         "idp.enabled" if enabled else "idp.disabled",
-        f"idp:{provider.id}",
+        f"brand:{brand.slug}",
+        provider=provider.id,
         issuer=provider.issuer,
+        **({"without_test_sign_in": True} if without_test else {}),
     )
     session.commit()
     return provider
-
-
-def providers_of(session: Session, brand: Brand) -> list[IdentityProvider]:
-    return list(
-        session.exec(
-            select(IdentityProvider)
-            .where(IdentityProvider.brand_id == brand.id)
-            .order_by(IdentityProvider.id)  # type: ignore[arg-type]
-        )
-    )

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import httpx2
@@ -12,13 +13,16 @@ from joserfc.errors import JoseError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from hub.auth import service, sessions
+from hub import ratelimit
+from hub.auth import providers, service, sessions
 from hub.auth.clients import ProviderClients
+from hub.auth.models import IdentityProvider
 from hub.config import Settings
 from hub.db import open_session
 from hub.errors import Invalid
 from hub.groups.models import Coordinator
 from hub.members.models import Brand, OrgKind, Person, Role
+from hub.secretbox import SecretUnreadable
 from hub.web import render
 
 router = APIRouter()
@@ -66,51 +70,95 @@ def login_form(request: Request, next: str | None = None) -> Response:
     return _login_page(request, next_url=safe_next(next))
 
 
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
 @router.post("/login")
 async def login_start(
     request: Request, email: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
 ) -> Response:
+    settings: Settings = request.app.state.settings
     next_url = safe_next(next)
+    address = service.normalise_email(email)
+    window = timedelta(minutes=settings.login_attempt_window_minutes)
+
+    def within_limits(session: Session) -> bool:
+        # Both counters always count, so one cannot be drained through the other.
+        by_ip = ratelimit.hit(
+            session, f"login-ip:{_client_ip(request)}", settings.login_attempts_per_ip, window
+        )
+        by_email = ratelimit.hit(
+            session, f"login-email:{address}", settings.login_attempts_per_email, window
+        )
+        return by_ip and by_email
+
+    if not await in_db(request, within_limits):
+        response = _login_page(
+            request,
+            email,
+            f"Too many sign-in attempts. Wait {settings.login_attempt_window_minutes} minutes "
+            "and try again.",
+            next_url,
+        )
+        response.status_code = 429
+        return response
     try:
         brand, provider = await in_db(
             request, lambda session: service.provider_for_email(session, email)
         )
+        return await redirect_to_provider(request, brand, provider, address, next_url)
     except Invalid as error:
         return _login_page(request, email, error.message, next_url)
-    clients: ProviderClients = request.app.state.provider_clients
-    client = clients.get(provider)
+    except service.LoginRefused as refusal:
+        return _login_page(request, email, refusal.message, next_url)
+
+
+async def redirect_to_provider(
+    request: Request,
+    brand: Brand,
+    provider: IdentityProvider,
+    email: str,
+    next_url: str,
+    *,
+    test_by: int | None = None,
+) -> Response:
+    """Send the browser to the provider (code flow, PKCE S256, state, nonce), remembering
+    in the session which brand and provider the answer must come back from."""
     settings: Settings = request.app.state.settings
-    redirect_uri = f"{settings.base_url}/auth/{brand.slug}/callback"
+    clients: ProviderClients = request.app.state.provider_clients
     try:
+        client = clients.get(provider)
         metadata = await client.load_server_metadata()
         if metadata.get("issuer") != provider.issuer:
-            return _login_page(
-                request,
-                email,
+            raise service.LoginRefused(
                 f"{brand.name}'s identity provider describes itself as a different issuer "
                 "than the one configured, so the hub will not trust it. Tell your brand's "
-                "admin.",
-                next_url,
+                "admin."
             )
         response: Response = await client.authorize_redirect(
-            request, redirect_uri, login_hint=service.normalise_email(email)
+            request, f"{settings.base_url}/auth/{brand.slug}/callback", login_hint=email
         )
-    except (httpx2.HTTPError, ValueError, RuntimeError, OAuthError):
-        return _login_page(
-            request,
-            email,
+    except (httpx2.HTTPError, ValueError, RuntimeError, OAuthError, SecretUnreadable) as error:
+        raise service.LoginRefused(
             f"We could not reach {brand.name}'s identity provider just now. Please try again "
-            "in a minute; if it keeps happening, tell your brand's admin.",
-            next_url,
-        )
+            "in a minute; if it keeps happening, tell your brand's admin."
+        ) from error
     request.session[LOGIN_KEY] = {
         "brand": brand.slug,
         "provider": provider.id,
-        "email": service.normalise_email(email),
+        "email": email,
         "next": next_url,
         "started": int(time.time()),
+        "test_by": test_by,
     }
     return response
+
+
+STALE_LINK = (
+    "This sign-in link is no longer valid (it was used already, has expired, or was started "
+    "in another browser). Please sign in again."
+)
 
 
 @router.get("/auth/{brand_slug}/callback")
@@ -122,52 +170,32 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
         or pending.get("brand") != brand_slug
         or time.time() - pending.get("started", 0) > settings.login_timeout_minutes * 60
     ):
-        return _login_page(
-            request,
-            error="This sign-in link is no longer valid (it was used already, has expired, or "
-            "was started in another browser). Please sign in again.",
-        )
+        return _login_page(request, error=STALE_LINK)
     email, next_url = pending.get("email", ""), safe_next(pending.get("next"))
+    test_by: int | None = pending.get("test_by")
+    provider: IdentityProvider | None = None
     try:
         provider = await in_db(
             request,
-            lambda session: service.provider_of_brand(session, brand_slug, pending["provider"]),
+            lambda session: service.provider_of_brand(
+                session, brand_slug, pending["provider"], test=test_by is not None
+            ),
         )
-        if request.query_params.get("error"):
-            raise service.LoginRefused(
-                "The identity provider did not sign you in"
-                + (
-                    f": {request.query_params['error_description']}"
-                    if request.query_params.get("error_description")
-                    else "."
-                )
-            )
-        # RFC 9207: when the provider names itself in the response, it must be this one.
-        iss = request.query_params.get("iss")
-        if iss is not None and iss != provider.issuer:
-            raise service.LoginRefused("The answer came from a different identity provider.")
-        client = request.app.state.provider_clients.get(provider)
-        token = await client.authorize_access_token(request)
-        claims = token.get("userinfo")
-        if not claims:
-            raise service.LoginRefused("The identity provider did not send an ID token.")
+        claims = await _verified_claims(request, provider)
     except service.LoginRefused as refusal:
-        return _login_page(request, email, refusal.message, next_url)
-    except (OAuthError, JoseError, ValueError) as error:
-        return _login_page(request, email, _explain(error), next_url)
-    except httpx2.HTTPError:
-        return _login_page(
-            request, email, "We could not reach your identity provider. Please try again."
-        )
+        return await _refused(request, pending, provider, refusal.message)
+    if test_by is not None:
+        return await _finish_test_sign_in(request, pending, provider, claims)
 
     def finish(session: Session) -> tuple[str, Person]:
-        person = service.complete_login(session, provider, dict(claims))
+        assert provider is not None
+        person = service.complete_login(session, provider, claims, _client_ip(request))
         token_value = sessions.start(
             session,
             settings,
             person,
             provider.id,
-            request.client.host if request.client else "",
+            _client_ip(request),
             request.headers.get("user-agent", ""),
         )
         session.commit()
@@ -184,6 +212,94 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
         {"kind": "success", "message": f"Signed in as {person.email} through {provider.name}."}
     ]
     return RedirectResponse(next_url, status_code=303)
+
+
+async def _verified_claims(request: Request, provider: IdentityProvider) -> dict[str, Any]:
+    """Exchange the code and return the ID token's claims, checked by authlib (signature
+    against the provider's keys, iss, aud, exp, iat, nonce) and here (RFC 9207 iss)."""
+    if request.query_params.get("error"):
+        description = request.query_params.get("error_description")
+        raise service.LoginRefused(
+            "The identity provider did not sign you in"
+            + (f": {description}" if description else ".")
+        )
+    iss = request.query_params.get("iss")
+    if iss is not None and iss != provider.issuer:
+        raise service.LoginRefused("The answer came from a different identity provider.")
+    try:
+        client = request.app.state.provider_clients.get(provider)
+        token = await client.authorize_access_token(request)
+    except (OAuthError, JoseError, ValueError) as error:
+        raise service.LoginRefused(_explain(error)) from error
+    except (httpx2.HTTPError, SecretUnreadable) as error:
+        raise service.LoginRefused(
+            "We could not reach your identity provider. Please try again."
+        ) from error
+    claims = token.get("userinfo")
+    if not claims:
+        raise service.LoginRefused("The identity provider did not send an ID token.")
+    return dict(claims)
+
+
+async def _refused(
+    request: Request, pending: dict[str, Any], provider: IdentityProvider | None, message: str
+) -> Response:
+    """Log the refusal in the brand's sign-in log and tell the person why."""
+    email = pending.get("email", "")
+
+    def log(session: Session) -> None:
+        if provider is not None:
+            service.log_attempt(
+                session,
+                provider.brand_id,
+                provider.id,
+                email,
+                message,
+                _client_ip(request),
+                test_only=pending.get("test_by") is not None,
+            )
+            session.commit()
+
+    await in_db(request, log)
+    if pending.get("test_by") is not None:
+        request.session["flash"] = [{"kind": "error", "message": f"Test sign-in failed: {message}"}]
+        return RedirectResponse(f"/brands/{pending['brand']}/sso", status_code=303)
+    return _login_page(request, email, message, safe_next(pending.get("next")))
+
+
+async def _finish_test_sign_in(
+    request: Request, pending: dict[str, Any], provider: IdentityProvider, claims: dict[str, Any]
+) -> Response:
+    """A brand admin's test of a provider: check what it vouches for, sign nobody in."""
+    actor = getattr(request.state, "actor", None)
+    if actor is None or actor.person_id != pending["test_by"]:
+        return _login_page(request, error=STALE_LINK)
+
+    def check(session: Session) -> str:
+        brand = session.get(Brand, provider.brand_id)
+        assert brand is not None
+        email, _subject = service.vouched_identity(session, brand, provider, claims)
+        fresh = session.get(IdentityProvider, provider.id)
+        assert fresh is not None
+        providers.record_test_sign_in(session, actor, brand, fresh, email)
+        service.log_attempt(
+            session, brand.id or 0, provider.id, email, "", _client_ip(request), test_only=True
+        )
+        session.commit()
+        return email
+
+    try:
+        email = await in_db(request, check)
+    except service.LoginRefused as refusal:
+        return await _refused(request, pending, provider, refusal.message)
+    request.session["flash"] = [
+        {
+            "kind": "success",
+            "message": f"Test sign-in worked: {provider.name} vouched for {email}. You can "
+            "switch it on now.",
+        }
+    ]
+    return RedirectResponse(f"/brands/{pending['brand']}/sso/{provider.id}", status_code=303)
 
 
 def _explain(error: Exception) -> str:

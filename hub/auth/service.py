@@ -3,10 +3,10 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub import audit
-from hub.auth.models import IdentityProvider
+from hub.auth.models import IdentityProvider, LoginEvent, LoginOutcome
 from hub.clock import utcnow
 from hub.errors import Invalid
 from hub.members.models import Brand, BrandDomain, Person, Role
@@ -31,6 +31,21 @@ def email_domain(email: str) -> str:
     return domain
 
 
+def _enabled_provider_for(
+    session: Session, brand: Brand, domain_row: BrandDomain
+) -> IdentityProvider | None:
+    """The provider serving a domain: its own, else the brand's first enabled one."""
+    if domain_row.provider_id is not None:
+        provider = session.get(IdentityProvider, domain_row.provider_id)
+        if provider is not None and provider.enabled:
+            return provider
+    return session.exec(
+        select(IdentityProvider)
+        .where(IdentityProvider.brand_id == brand.id, col(IdentityProvider.enabled).is_(True))
+        .order_by(col(IdentityProvider.id))
+    ).first()
+
+
 def provider_for_email(session: Session, raw_email: str) -> tuple[Brand, IdentityProvider]:
     """Home realm discovery: the brand that owns the e-mail's domain, and its provider."""
     email = normalise_email(raw_email)
@@ -38,8 +53,8 @@ def provider_for_email(session: Session, raw_email: str) -> tuple[Brand, Identit
         raise Invalid("Enter your work e-mail address.", "email")
     domain = email_domain(email)
     row = session.exec(
-        select(Brand)
-        .join(BrandDomain, BrandDomain.brand_id == Brand.id)  # type: ignore[arg-type]
+        select(Brand, BrandDomain)
+        .join(BrandDomain, col(BrandDomain.brand_id) == Brand.id)
         .where(BrandDomain.domain == domain)
     ).first()
     if row is None:
@@ -48,20 +63,17 @@ def provider_for_email(session: Session, raw_email: str) -> tuple[Brand, Identit
             "your brand's admin which e-mail to use.",
             "email",
         )
-    if not row.is_active:
-        raise Invalid(f"{row.name} is suspended from the hub. Contact the alliance.", "email")
-    provider = session.exec(
-        select(IdentityProvider)
-        .where(IdentityProvider.brand_id == row.id, IdentityProvider.enabled == True)  # noqa: E712
-        .order_by(IdentityProvider.id)  # type: ignore[arg-type]
-    ).first()
+    brand, domain_row = row
+    if not brand.is_active:
+        raise Invalid(f"{brand.name} is suspended from the hub. Contact the alliance.", "email")
+    provider = _enabled_provider_for(session, brand, domain_row)
     if provider is None:
         raise Invalid(
-            f"{row.name} has not set up its sign-in yet. Ask your brand's admin or the "
-            "alliance to connect your company's identity provider.",
+            f"{brand.name} has not switched on a sign-in for @{domain} yet. Ask your brand's "
+            "admin or the alliance to connect your company's identity provider.",
             "email",
         )
-    return row, provider
+    return brand, provider
 
 
 def _claim_contains(claims: Mapping[str, Any], name: str, value: str) -> bool:
@@ -71,28 +83,50 @@ def _claim_contains(claims: Mapping[str, Any], name: str, value: str) -> bool:
     return claim == value
 
 
+def vouched_identity(
+    session: Session, brand: Brand, provider: IdentityProvider, claims: Mapping[str, Any]
+) -> tuple[str, str]:
+    """The (e-mail, subject) the provider vouches for, after every check that decides
+    whether this provider may speak for that address at all."""
+    subject = str(claims.get("sub") or "")
+    email = normalise_email(str(claims.get("email") or ""))
+    if claims.get("iss") != provider.issuer:
+        # Mix-up defence: the token must come from the issuer configured for this brand.
+        raise LoginRefused("The ID token was issued by a different identity provider.")
+    if not subject:
+        raise LoginRefused("The identity provider did not say who you are (no subject).")
+    if not email:
+        raise LoginRefused("The identity provider did not share your e-mail address.")
+    if claims.get("email_verified") is not True and not provider.email_authoritative:
+        raise LoginRefused(
+            "Your identity provider did not confirm that your e-mail address is verified."
+        )
+    domain = email.rpartition("@")[2]
+    owner = session.exec(select(BrandDomain).where(BrandDomain.domain == domain)).first()
+    if owner is None or owner.brand_id != brand.id:
+        raise LoginRefused(
+            f"{brand.name}'s identity provider signed you in as {email}, but that address "
+            f"does not belong to {brand.name}."
+        )
+    if owner.provider_id is not None and owner.provider_id != provider.id:
+        raise LoginRefused(
+            f"@{domain} addresses sign in through another of {brand.name}'s providers."
+        )
+    return email, subject
+
+
 def complete_login(
-    session: Session, provider: IdentityProvider, claims: Mapping[str, Any]
+    session: Session,
+    provider: IdentityProvider,
+    claims: Mapping[str, Any],
+    ip: str = "",
 ) -> Person:
     """Find or create the person the provider vouched for. Creates nothing on refusal."""
     brand = session.get(Brand, provider.brand_id)
     assert brand is not None
-    subject = str(claims.get("sub") or "")
-    email = normalise_email(str(claims.get("email") or ""))
+    claimed_email = normalise_email(str(claims.get("email") or ""))
     try:
-        if not subject:
-            raise LoginRefused("The identity provider did not say who you are (no subject).")
-        if not email:
-            raise LoginRefused("The identity provider did not share your e-mail address.")
-        if claims.get("email_verified") is False:
-            raise LoginRefused("Your identity provider says your e-mail address is not verified.")
-        domain = email.rpartition("@")[2]
-        owner = session.exec(select(BrandDomain).where(BrandDomain.domain == domain)).first()
-        if owner is None or owner.brand_id != brand.id:
-            raise LoginRefused(
-                f"{brand.name}'s identity provider signed you in as {email}, but that address "
-                f"does not belong to {brand.name}."
-            )
+        email, subject = vouched_identity(session, brand, provider, claims)
         if not brand.is_active:
             raise LoginRefused(f"{brand.name} is suspended from the hub.")
         person = session.exec(select(Person).where(Person.email == email)).first()
@@ -113,25 +147,41 @@ def complete_login(
             )
     except LoginRefused as refusal:
         session.rollback()
-        audit.record(
-            session,
-            None,
-            email or "(unknown)",
-            "login.refused",
-            f"brand:{brand.slug}",
-            reason=refusal.message,
-            provider=provider.issuer,
-        )
+        log_attempt(session, brand.id or 0, provider.id, claimed_email, refusal.message, ip)
         session.commit()
         raise
     person.oidc_issuer = provider.issuer
     person.oidc_subject = subject
     person.last_login_at = utcnow()
     session.add(person)
-    audit.record(
-        session, person.id, f"{person.name} <{person.email}>", "login", f"brand:{brand.slug}"
-    )
+    log_attempt(session, brand.id or 0, provider.id, email, "", ip, person_id=person.id)
     return person
+
+
+def log_attempt(
+    session: Session,
+    brand_id: int,
+    provider_id: int | None,
+    email: str,
+    refusal: str,
+    ip: str,
+    *,
+    person_id: int | None = None,
+    test_only: bool = False,
+) -> None:
+    """Add a line to the brand's sign-in log; an empty refusal means it worked."""
+    session.add(
+        LoginEvent(
+            brand_id=brand_id,
+            provider_id=provider_id,
+            person_id=person_id,
+            email=email[:254],
+            outcome=LoginOutcome.refused if refusal else LoginOutcome.success,
+            reason=refusal[:500],
+            ip=ip[:45],
+            test_only=test_only,
+        )
+    )
 
 
 def _create_just_in_time(
@@ -162,11 +212,14 @@ def _create_just_in_time(
     return person
 
 
-def provider_of_brand(session: Session, brand_slug: str, provider_id: int) -> IdentityProvider:
+def provider_of_brand(
+    session: Session, brand_slug: str, provider_id: int, *, test: bool = False
+) -> IdentityProvider:
+    """The provider a callback belongs to; a test sign-in may use one not yet switched on."""
     provider = session.get(IdentityProvider, provider_id)
     brand = session.exec(select(Brand).where(Brand.slug == brand_slug)).first()
     if provider is None or brand is None or provider.brand_id != brand.id:
         raise LoginRefused("This sign-in does not belong to that brand. Please start again.")
-    if not provider.enabled:
+    if not provider.enabled and not test:
         raise LoginRefused("This identity provider has been switched off. Please start again.")
     return provider

@@ -49,6 +49,11 @@ class BrandDomain(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", index=True, ondelete="CASCADE")
     domain: str = Field(sa_type=String(253), unique=True)
+    # The provider people of this domain sign in with; a brand with subsidiaries may have
+    # one per domain. None: the brand's first enabled provider.
+    provider_id: int | None = Field(
+        default=None, foreign_key="identity_provider.id", ondelete="SET NULL"
+    )
 
 
 class Person(SQLModel, table=True):

@@ -68,13 +68,16 @@ def brand_view(session: Session, brand: Brand) -> BrandView:
     return BrandView(brand.id, frozenset(group_ids))
 
 
-def brand_to_manage(session: Session, actor: Actor, slug: str) -> Brand:
-    """The brand whose people the actor wants to manage: 404 when its people are hidden
-    from them (their existence does not leak), 403 when they see them but may not manage."""
+def brand_to_manage(
+    session: Session, actor: Actor, slug: str, action: Action = Action.manage_brand_people
+) -> Brand:
+    """The brand whose people (or sign-in) the actor wants to manage: 404 when its people
+    are hidden from them (their existence does not leak), 403 when they see them but may
+    not manage."""
     brand = get_brand(session, slug)
     if not can(actor, Action.view_brand_people, brand_view(session, brand)):
         raise NotFound()
-    ensure(actor, Action.manage_brand_people, brand.id)
+    ensure(actor, action, brand.id)
     return brand
 
 

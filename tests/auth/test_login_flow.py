@@ -248,7 +248,7 @@ def test_hub_log_has_no_tracebacks(hub: LiveHub) -> None:
 def _brand_with_provider(hub: LiveHub, slug: str, issuer: str) -> None:
     with hub.session() as session:
         brand = factories.make_brand(session, slug, name=slug.title())
-        factories.make_provider(session, brand, issuer, f"hub-dev-{slug}", "secret")
+        factories.make_provider(session, hub.settings, brand, issuer, f"hub-dev-{slug}", "secret")
         session.commit()
 
 

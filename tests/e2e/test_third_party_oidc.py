@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 from sqlmodel import select
 
-from hub.auth.providers import add_provider
+from hub.auth.providers import ProviderForm, add_provider, set_enabled
 from hub.groups.models import WorkingGroup
 from hub.members.models import Brand, Person, Role
 from hub.members.service import create_brand
@@ -107,18 +107,22 @@ def node_provider(hub: LiveHub, tmp_path_factory: pytest.TempPathFactory) -> Ite
             description="A brand whose people sign in through a third-party provider.",
             group_ids=[group.id],
         )
-        add_provider(
+        provider = add_provider(
             session,
             hub.settings,
             actor,
             brand,
-            name="Thirdparty sign-in (node oidc-provider)",
-            issuer=issuer,
-            client_id=CLIENT_ID,
-            client_secret=client_secret,
-            admin_claim="groups",
-            admin_value="brand-admins",
+            ProviderForm(
+                name="Thirdparty sign-in (node oidc-provider)",
+                issuer=issuer,
+                client_id=CLIENT_ID,
+                client_secret=client_secret,
+                domains=[DOMAIN],
+                admin_claim="groups",
+                admin_value="brand-admins",
+            ),
         )
+        set_enabled(session, actor, brand, provider, True, without_test=True)
 
     log_path = tmp_path_factory.mktemp("oidc") / "provider.log"
     with log_path.open("wb") as log:
