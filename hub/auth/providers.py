@@ -248,15 +248,16 @@ def _bump(provider: IdentityProvider, keep_tested: bool) -> None:
         provider.tested_version = provider.version
 
 
-def issuer_address_problem(settings: Settings, issuer: str) -> str | None:
-    """What is wrong with an issuer URL before anything is fetched from it."""
+def issuer_address_problem(settings: Settings, issuer: str, what: str = "issuer") -> str | None:
+    """What is wrong with an issuer URL (or another address the hub would fetch, named by
+    `what`) before anything is fetched from it."""
     parsed = urlparse(issuer)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        return "Enter the issuer as a full URL, like https://login.example.com."
+        return f"Enter the {what} as a full URL, like https://login.example.com."
     if settings.env != Environment.production:
         return None
     if parsed.scheme != "https":
-        return "The issuer must use https."
+        return f"The {what} must use https."
     # The hub fetches this address itself: keep it from reaching internal services.
     try:
         addresses = {str(info[4][0]) for info in socket.getaddrinfo(parsed.hostname, None)}
@@ -265,7 +266,7 @@ def issuer_address_problem(settings: Settings, issuer: str) -> str | None:
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-            return f"{parsed.hostname} points to a private address; use the public issuer."
+            return f"{parsed.hostname} points to a private address; use the public {what}."
     return None
 
 
@@ -310,7 +311,9 @@ def connection_problems(settings: Settings, issuer: str) -> list[str]:
             problems = _metadata_problems(issuer, metadata)
             jwks_uri = metadata.get("jwks_uri")
             if isinstance(jwks_uri, str) and jwks_uri:
-                problems.extend(_jwks_problems(http, jwks_uri))
+                # The document names this address: it gets the same guard as the issuer.
+                refused = issuer_address_problem(settings, jwks_uri, "jwks_uri")
+                problems.extend([refused] if refused else _jwks_problems(http, jwks_uri))
             return problems
     except httpx.TimeoutException:
         return [f"The provider did not answer within {CHECK_TIMEOUT_SECONDS} seconds ({url})."]

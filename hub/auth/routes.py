@@ -139,7 +139,12 @@ async def redirect_to_provider(
         response: Response = await client.authorize_redirect(
             request, f"{settings.base_url}/auth/{brand.slug}/callback", login_hint=email
         )
-    except (httpx2.HTTPError, ValueError, RuntimeError, OAuthError, SecretUnreadable) as error:
+    except SecretUnreadable as error:
+        raise service.LoginRefused(
+            f"The hub cannot read {brand.name}'s client secret (was HUB_ENCRYPTION_KEY or "
+            "HUB_SECRET_KEY changed?). Ask the brand's admin to enter the secret again."
+        ) from error
+    except (httpx2.HTTPError, ValueError, RuntimeError, OAuthError) as error:
         raise service.LoginRefused(
             f"We could not reach {brand.name}'s identity provider just now. Please try again "
             "in a minute; if it keeps happening, tell your brand's admin."
@@ -151,6 +156,7 @@ async def redirect_to_provider(
         "next": next_url,
         "started": int(time.time()),
         "test_by": test_by,
+        "version": provider.version,
     }
     return response
 
@@ -281,6 +287,10 @@ async def _finish_test_sign_in(
         email, _subject = service.vouched_identity(session, brand, provider, claims)
         fresh = session.get(IdentityProvider, provider.id)
         assert fresh is not None
+        if fresh.version != pending.get("version"):
+            raise service.LoginRefused(
+                "The provider's settings changed while you were testing. Run the test again."
+            )
         providers.record_test_sign_in(session, actor, brand, fresh, email)
         service.log_attempt(
             session, brand.id or 0, provider.id, email, "", _client_ip(request), test_only=True

@@ -34,11 +34,11 @@ def email_domain(email: str) -> str:
 def _enabled_provider_for(
     session: Session, brand: Brand, domain_row: BrandDomain
 ) -> IdentityProvider | None:
-    """The provider serving a domain: its own, else the brand's first enabled one."""
+    """The provider serving a domain: its own if it has one (and only while switched on),
+    else the brand's first enabled provider."""
     if domain_row.provider_id is not None:
         provider = session.get(IdentityProvider, domain_row.provider_id)
-        if provider is not None and provider.enabled:
-            return provider
+        return provider if provider is not None and provider.enabled else None
     return session.exec(
         select(IdentityProvider)
         .where(IdentityProvider.brand_id == brand.id, col(IdentityProvider.enabled).is_(True))

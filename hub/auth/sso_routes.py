@@ -197,6 +197,7 @@ def update(
         admin_value,
         email_authoritative,
     )
+    was_tested = provider.tested
     try:
         providers.update_provider(session, _settings(request), actor, brand, provider, form)
     except InvalidForm as invalid:
@@ -204,7 +205,7 @@ def update(
         session.refresh(provider)
         return _detail(request, session, brand, provider, invalid.errors, form)
     message = f"{provider.name} was saved."
-    if not provider.tested:
+    if was_tested and not provider.tested:
         message += " Its connection changed: run a test sign-in again."
     flash(request, message)
     return redirect(request, f"/brands/{brand.slug}/sso/{provider.id}")
@@ -352,5 +353,5 @@ def sign_out_brand(
         session,
         actor,
         brand,
-        f"Everyone at {brand.name} is signed out ({ended} sessions).",
+        f"Everyone at {brand.name} is signed out ({ended} session{'' if ended == 1 else 's'}).",
     )
