@@ -2,7 +2,10 @@
 
 authlib caches a provider's metadata and keys inside the client object for as long as the
 client lives, so a client is keyed by the provider's id *and* version: every change to the
-settings bumps the version, and every worker process then builds a fresh client.
+settings bumps the version, and every worker process then builds a fresh client. Each
+login start also builds a fresh one, reading the discovery document again: a provider that
+went down (or moved its endpoints) is then reported on the hub's login page instead of
+sending people to a dead page. The callback reuses that client and its keys.
 """
 
 import threading
@@ -22,11 +25,11 @@ class ProviderClients:
         self._clients: dict[int, tuple[int, StarletteOAuth2App]] = {}
         self._lock = threading.Lock()
 
-    def get(self, provider: IdentityProvider) -> StarletteOAuth2App:
+    def get(self, provider: IdentityProvider, fresh: bool = False) -> StarletteOAuth2App:
         assert provider.id is not None
         with self._lock:
             cached = self._clients.get(provider.id)
-            if cached is not None and cached[0] == provider.version:
+            if not fresh and cached is not None and cached[0] == provider.version:
                 return cached[1]
             client = self._build(
                 provider, open_sealed(self._settings, provider.client_secret_sealed)

@@ -318,7 +318,15 @@ def connection_problems(settings: Settings, issuer: str) -> list[str]:
     except httpx.TimeoutException:
         return [f"The provider did not answer within {CHECK_TIMEOUT_SECONDS} seconds ({url})."]
     except httpx.HTTPError as error:
-        return [f"The provider cannot be reached at {url}: {type(error).__name__}."]
+        return [f"The provider cannot be reached at {url}: {_network_problem(error)}."]
+
+
+def _network_problem(error: httpx.HTTPError) -> str:
+    if isinstance(error, httpx.ConnectError):
+        return "nothing answers there (connection refused, or the name does not resolve)"
+    if isinstance(error, httpx.TimeoutException):
+        return "it did not answer in time"
+    return "the connection failed"
 
 
 def _metadata_problems(issuer: str, metadata: dict[str, object]) -> list[str]:
@@ -346,7 +354,9 @@ def _jwks_problems(http: httpx.Client, jwks_uri: str) -> list[str]:
     try:
         answer = http.get(jwks_uri)
     except httpx.HTTPError as error:
-        return [f"The provider's keys cannot be fetched from {jwks_uri}: {type(error).__name__}."]
+        return [
+            f"The provider's keys cannot be fetched from {jwks_uri}: {_network_problem(error)}."
+        ]
     if answer.status_code != 200:
         return [f"The provider's keys at {jwks_uri} answered HTTP {answer.status_code}."]
     try:

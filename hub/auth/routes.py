@@ -128,7 +128,7 @@ async def redirect_to_provider(
     settings: Settings = request.app.state.settings
     clients: ProviderClients = request.app.state.provider_clients
     try:
-        client = clients.get(provider)
+        client = clients.get(provider, fresh=True)
         metadata = await client.load_server_metadata()
         if metadata.get("issuer") != provider.issuer:
             raise service.LoginRefused(
@@ -176,6 +176,9 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
         or pending.get("brand") != brand_slug
         or time.time() - pending.get("started", 0) > settings.login_timeout_minutes * 60
     ):
+        if getattr(request.state, "actor", None) is not None:
+            request.session["flash"] = [{"kind": "error", "message": STALE_LINK}]
+            return RedirectResponse("/", status_code=303)
         return _login_page(request, error=STALE_LINK)
     email, next_url = pending.get("email", ""), safe_next(pending.get("next"))
     test_by: int | None = pending.get("test_by")
@@ -248,10 +251,20 @@ async def _verified_claims(request: Request, provider: IdentityProvider) -> dict
 
 
 async def _refused(
-    request: Request, pending: dict[str, Any], provider: IdentityProvider | None, message: str
+    request: Request,
+    pending: dict[str, Any],
+    provider: IdentityProvider | None,
+    message: str,
+    claimed_email: str | None = None,
 ) -> Response:
     """Log the refusal in the brand's sign-in log and tell the person why."""
-    email = pending.get("email", "")
+    testing = pending.get("test_by") is not None
+    # A test sign-in is logged under the address the provider claimed, not the tester's.
+    email = (
+        claimed_email
+        if claimed_email is not None
+        else ("" if testing else pending.get("email", ""))
+    )
 
     def log(session: Session) -> None:
         if provider is not None:
@@ -262,14 +275,14 @@ async def _refused(
                 email,
                 message,
                 _client_ip(request),
-                test_only=pending.get("test_by") is not None,
+                test_only=testing,
             )
             session.commit()
 
     await in_db(request, log)
-    if pending.get("test_by") is not None:
+    if testing:
         request.session["flash"] = [{"kind": "error", "message": f"Test sign-in failed: {message}"}]
-        return RedirectResponse(f"/brands/{pending['brand']}/sso", status_code=303)
+        return RedirectResponse(safe_next(pending.get("next")), status_code=303)
     return _login_page(request, email, message, safe_next(pending.get("next")))
 
 
@@ -301,7 +314,8 @@ async def _finish_test_sign_in(
     try:
         email = await in_db(request, check)
     except service.LoginRefused as refusal:
-        return await _refused(request, pending, provider, refusal.message)
+        claimed = service.normalise_email(str(claims.get("email") or ""))
+        return await _refused(request, pending, provider, refusal.message, claimed)
     request.session["flash"] = [
         {
             "kind": "success",

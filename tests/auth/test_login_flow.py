@@ -158,7 +158,12 @@ def test_replayed_callback_is_refused(hub: LiveHub, new: NewBrowser) -> None:
     callback = browser.authorize(f"elodie.moreau@{DOMAIN}")
     assert browser.http.get(callback).status_code == 303
     again = browser.http.get(callback)
-    assert again.status_code == 400 and "no longer valid" in again.text
+    # Signed in by the first visit: the refusal is shown on the dashboard.
+    assert again.status_code == 303 and again.headers["location"] == "/"
+    assert "no longer valid" in browser.http.get("/").text
+    stranger = new()
+    replay = stranger.http.get(callback)
+    assert replay.status_code == 400 and "no longer valid" in replay.text
 
 
 def test_used_code_is_refused_in_a_new_login(hub: LiveHub, new: NewBrowser) -> None:

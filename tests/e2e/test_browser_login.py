@@ -95,6 +95,7 @@ def sign_in_through_dev_idp(page: Page, case: AdminCase) -> None:
 
 
 def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub) -> None:
+    """A brand admin signs in through the development provider and manages people inline."""
     case = admin_cases(hub)[0]
     promoted, leaver = case.members
 
@@ -167,6 +168,7 @@ def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub) -> No
 
 
 def test_unknown_email_domain_is_refused_on_the_login_page(page: Page) -> None:
+    """An unknown e-mail domain is refused on the login page, the address kept."""
     page.goto("/login")
     page.get_by_label("Work e-mail").fill("someone@not-a-member.example")
     page.get_by_role("button", name="Continue").click()
@@ -179,6 +181,7 @@ def test_unknown_email_domain_is_refused_on_the_login_page(page: Page) -> None:
 
 
 def test_sign_in_and_change_a_role_without_javascript(browser: Browser, hub: LiveHub) -> None:
+    """Without JavaScript, signing in and changing a role work through plain forms."""
     case = admin_cases(hub)[1]
     promoted = case.members[0]
     context = browser.new_context(
@@ -205,6 +208,7 @@ def test_sign_in_and_change_a_role_without_javascript(browser: Browser, hub: Liv
 
 
 def test_dashboard_has_no_console_errors_or_csp_violations(page: Page, hub: LiveHub) -> None:
+    """The dashboard loads htmx with no console error and no CSP violation."""
     case = admin_cases(hub)[2]
     errors: list[str] = []
 

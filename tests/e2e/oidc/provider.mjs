@@ -2,7 +2,10 @@
 //
 // node's `oidc-provider` (OpenID certified), with its own development login and consent
 // pages: any login name and any password sign in. Accounts:
-//   login name  -> e-mail `<login>@<domain>` (a typed "@domain" suffix is dropped),
+//   login name  -> e-mail `<login>@<domain>` (a typed "@domain" suffix is dropped, unless
+//                  --email-override is given: then a login `x@other.example` yields exactly
+//                  that e-mail, like a hostile or misconfigured provider would),
+//   email_verified -> true, except for the logins named in --unverified-logins,
 //   groups      -> ["brand-admins"] when the login name starts with "admin", else [],
 // and both e-mail and groups are put in the ID token, not only in userinfo.
 //
@@ -13,9 +16,17 @@
 //   --client-secret  OIDC_CLIENT_SECRET  (required)
 //   --redirect-uri   OIDC_REDIRECT_URI   (required) the hub's /auth/{brand}/callback
 //   --domain         OIDC_DOMAIN         default thirdparty.example
-// Prints "ready <issuer>" on stdout once it listens. Stops on SIGTERM / SIGINT.
+//   --unverified-logins  OIDC_UNVERIFIED_LOGINS  comma-separated login names whose ID token
+//                    says email_verified: false
+//   --email-override OIDC_EMAIL_OVERRIDE "1"/"true" (or the bare flag): keep a typed "@domain"
+//   --key-file       OIDC_KEY_FILE       the private signing key (JWK, JSON). Read when the
+//                    file exists; otherwise a new key with a new, unique kid is made and
+//                    written there. A restart with the same file keeps the key; a restart
+//                    with a fresh path rotates it. Without it, every start makes a new key.
+// Prints "ready <issuer> kid=<kid>" on stdout once it listens. Stops on SIGTERM / SIGINT.
 
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import Provider from 'oidc-provider';
@@ -28,6 +39,9 @@ const { values: args } = parseArgs({
     'client-secret': { type: 'string' },
     'redirect-uri': { type: 'string' },
     domain: { type: 'string' },
+    'unverified-logins': { type: 'string' },
+    'email-override': { type: 'boolean' },
+    'key-file': { type: 'string' },
   },
   strict: true,
 });
@@ -47,21 +61,46 @@ const clientId = setting('client-id', 'OIDC_CLIENT_ID', 'hub-e2e');
 const clientSecret = setting('client-secret', 'OIDC_CLIENT_SECRET');
 const redirectUri = setting('redirect-uri', 'OIDC_REDIRECT_URI');
 const domain = setting('domain', 'OIDC_DOMAIN', 'thirdparty.example').toLowerCase();
+const unverifiedLogins = new Set(
+  (args['unverified-logins'] ?? process.env.OIDC_UNVERIFIED_LOGINS ?? '')
+    .split(',')
+    .map((login) => login.trim().toLowerCase())
+    .filter(Boolean),
+);
+const emailOverride =
+  args['email-override'] ?? ['1', 'true'].includes((process.env.OIDC_EMAIL_OVERRIDE ?? '').toLowerCase());
+const keyFile = args['key-file'] ?? process.env.OIDC_KEY_FILE;
 const issuer = `http://${host}:${port}`;
 
-// A signing key of our own (otherwise oidc-provider warns that it uses a development key).
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: `e2e-${port}`, use: 'sig', alg: 'RS256' };
+// A signing key of our own (otherwise oidc-provider warns that it uses a development key),
+// with a kid unique to this key, so a rotated key is told apart from the old one.
+function newSigningKey() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = `e2e-${port}-${randomBytes(6).toString('hex')}`;
+  return { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
+}
+
+function loadSigningKey() {
+  if (!keyFile) return newSigningKey();
+  if (existsSync(keyFile)) return JSON.parse(readFileSync(keyFile, 'utf8'));
+  const key = newSigningKey();
+  writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
+  return key;
+}
+
+const signingKey = loadSigningKey();
 
 function account(id) {
-  const login = String(id).trim().toLowerCase().split('@')[0];
+  const typed = String(id).trim().toLowerCase();
+  const login = typed.split('@')[0];
+  const email = emailOverride && typed.includes('@') ? typed : `${login}@${domain}`;
   return {
     accountId: id,
     async claims() {
       return {
         sub: id,
-        email: `${login}@${domain}`,
-        email_verified: true,
+        email,
+        email_verified: !unverifiedLogins.has(login),
         name: login,
         groups: login.startsWith('admin') ? ['brand-admins'] : [],
       };
@@ -108,11 +147,12 @@ provider.on('server_error', (ctx, error) => {
 });
 
 const server = provider.listen(port, host, () => {
-  console.log(`ready ${issuer}`);
+  console.log(`ready ${issuer} kid=${signingKey.kid}`);
 });
 
 function stop() {
   server.close(() => process.exit(0));
+  server.closeAllConnections(); // the hub's kept-alive connections would hold close() up
   setTimeout(() => process.exit(0), 2000).unref();
 }
 process.on('SIGTERM', stop);
