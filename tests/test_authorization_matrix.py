@@ -54,8 +54,9 @@ MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
         (200,     DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
     ("POST", "/login"):
         (400,     400,     400,     400,     400,     400,     400),
+    # No sign-in was started: refused on the login page, or on the dashboard when signed in.
     ("GET", "/auth/{brand_slug}/callback"):
-        (400,     400,     400,     400,     400,     400,     400),
+        (400,     303,     303,     303,     303,     303,     303),
     ("POST", "/logout"):
         (SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN),
     ("GET", "/brands"):
