@@ -5,11 +5,33 @@ from sqlmodel import SQLModel
 from hub.audit import AuditEntry
 from hub.auth.models import IdentityProvider, LoginEvent, RateCounter, WebSession
 from hub.groups.models import Coordinator, GroupMembership, JoinRequest, WorkingGroup
+from hub.intel.models import (
+    Comment,
+    Evidence,
+    Follow,
+    Indicator,
+    IntelReport,
+    Notification,
+    ReportRecipient,
+    ReportVersion,
+    Sighting,
+    StatusChange,
+)
 from hub.members.models import Brand, BrandDomain, Person
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Comment",
+    "Evidence",
+    "Follow",
+    "Indicator",
+    "IntelReport",
+    "Notification",
+    "ReportRecipient",
+    "ReportVersion",
+    "Sighting",
+    "StatusChange",
     "AuditEntry",
     "Brand",
     "BrandDomain",

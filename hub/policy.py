@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlmodel import col
+
 from hub.errors import Forbidden
+from hub.intel.models import IntelReport, ReportRecipient, Tlp
 from hub.members.models import OrgKind, Role
 
 
@@ -75,6 +79,10 @@ class Action(StrEnum):
     create_group = "create-group"
     appoint_coordinator = "appoint-coordinator"
     read_audit_log = "read-audit-log"
+    post_intel = "post-intel"  # thing: group id
+    edit_report = "edit-report"  # thing: IntelReport (already visible)
+    change_report_status = "change-report-status"  # thing: IntelReport (already visible)
+    moderate_group = "moderate-group"  # thing: group id
     administer = "administer"  # the admin area at all
 
 
@@ -122,6 +130,20 @@ def _any_admin_area(actor: Actor, _thing: Any) -> bool:
     return actor.is_alliance_admin
 
 
+def _member_or_coordinator_of(actor: Actor, group_id: Any) -> bool:
+    return group_id in actor.group_ids or group_id in actor.coordinated_group_ids
+
+
+def _author_of(actor: Actor, report: Any) -> bool:
+    assert isinstance(report, IntelReport)
+    return report.author_id == actor.person_id
+
+
+def _authors_brand_or_coordinator(actor: Actor, report: Any) -> bool:
+    assert isinstance(report, IntelReport)
+    return report.brand_id == actor.brand_id or report.group_id in actor.coordinated_group_ids
+
+
 RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.view_directory: _signed_in,
     Action.view_brand_people: _fellow_of,
@@ -135,6 +157,10 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.appoint_coordinator: _alliance_admin,
     Action.read_audit_log: _alliance_admin,
     Action.administer: _any_admin_area,
+    Action.post_intel: _member_or_coordinator_of,
+    Action.edit_report: _author_of,
+    Action.change_report_status: _authors_brand_or_coordinator,
+    Action.moderate_group: _coordinator_of,
 }
 
 
@@ -154,3 +180,42 @@ def assignable_roles(actor: Actor, org_kind: str) -> list[Role]:
     if org_kind == OrgKind.alliance:
         return [Role.member, Role.alliance_admin] if actor.is_alliance_admin else []
     return [Role.member, Role.brand_admin]
+
+
+def _in(column: Any, values: frozenset[int]) -> ColumnElement[bool]:
+    return col(column).in_(sorted(values)) if values else false()
+
+
+def visible_intel(actor: Actor) -> ColumnElement[bool]:
+    """Rows of IntelReport the actor may read: the TLP table of ARCHITECTURE.md.
+
+    Every way out (board, report page, evidence, search, correlation counts, exports, the
+    API) filters with this, so a list can never show what a detail page would refuse.
+    """
+    report = IntelReport
+    coordinates = _in(report.group_id, actor.coordinated_group_ids)
+    named = exists(
+        select(col(ReportRecipient.report_id)).where(
+            col(ReportRecipient.report_id) == report.id,
+            col(ReportRecipient.person_id) == actor.person_id,
+        )
+    )
+    by_marking = or_(
+        col(report.tlp).in_([Tlp.clear, Tlp.green]),
+        and_(
+            col(report.tlp) == Tlp.amber,
+            or_(
+                _in(report.group_id, actor.group_ids),
+                coordinates,
+                true() if actor.is_alliance_admin else false(),
+            ),
+        ),
+        and_(
+            col(report.tlp) == Tlp.amber_strict,
+            or_(col(report.brand_id) == actor.brand_id, coordinates),
+        ),
+        and_(col(report.tlp) == Tlp.red, named),
+    )
+    # A report hidden by a coordinator stays readable to its author and the coordinators.
+    not_hidden = or_(col(report.hidden_reason) == "", coordinates)
+    return or_(col(report.author_id) == actor.person_id, and_(by_marking, not_hidden))

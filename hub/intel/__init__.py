@@ -1,0 +1,1 @@
+"""Shared intelligence boards: reports, indicators, evidence, comments and sightings."""

@@ -1,0 +1,136 @@
+"""Normalising indicator values so the same seller, phone or account matches across
+reports however each brand happened to write it down."""
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import phonenumbers
+
+from hub.errors import Invalid
+from hub.intel.models import IndicatorKind
+
+# Query parameters that only track the visitor; they never identify the thing itself.
+TRACKING_PARAMS = re.compile(
+    r"^(utm_.*|fbclid|gclid|dclid|msclkid|yclid|spm|scm|pvid|algo_.*|_trk.*|ref|ref_.*|"
+    r"srsltid|mc_.*|igshid|share_.*|sk|tag|psc|_branch_.*|aff_.*|gatewayadapt|"
+    r"pdp_npi|trace|from)$",
+    re.IGNORECASE,
+)
+
+# Marketplace URL shapes whose item or shop id identifies a listing better than the URL.
+MARKETPLACE_IDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"aliexpress\.[a-z.]+/item/(?:[^/]*?)(\d{6,})\.html"), "aliexpress:item:{0}"),
+    (re.compile(r"aliexpress\.[a-z.]+/store/(\d+)"), "aliexpress:store:{0}"),
+    (re.compile(r"amazon\.[a-z.]+/(?:.*/)?(?:dp|gp/product)/([a-z0-9]{10})"), "amazon:asin:{0}"),
+    (re.compile(r"ebay\.[a-z.]+/itm/(?:[^/?]*/)?(\d{9,})"), "ebay:item:{0}"),
+    (re.compile(r"etsy\.com/(?:[a-z-]+/)?listing/(\d+)"), "etsy:listing:{0}"),
+    (re.compile(r"temu\.com/.*-g-(\d+)\.html"), "temu:item:{0}"),
+    (re.compile(r"shopee\.[a-z.]+/.*-i\.(\d+)\.(\d+)"), "shopee:item:{0}.{1}"),
+    (re.compile(r"dhgate\.com/product/.*?/(\d+)\.html"), "dhgate:item:{0}"),
+    (
+        re.compile(r"(?:item\.taobao\.com|detail\.tmall\.com)/item\.htm\?(?:.*&)?id=(\d+)"),
+        "taobao:item:{0}",
+    ),
+    (re.compile(r"shop(\d+)\.taobao\.com"), "taobao:shop:{0}"),
+    (re.compile(r"mercadolibre\.[a-z.]+/(ml[a-z]-?\d+)"), "mercadolibre:item:{0}"),
+]
+
+IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+
+
+def normalise(kind: str, value: str) -> str:
+    """The comparable form of an indicator; raises Invalid with a plain message."""
+    value = value.strip()
+    if not value:
+        raise Invalid("Enter a value for the indicator.")
+    match kind:
+        case IndicatorKind.listing_url | IndicatorKind.store_url:
+            return _url(value)
+        case IndicatorKind.phone:
+            return _phone(value)
+        case IndicatorKind.email:
+            return _email(value)
+        case IndicatorKind.domain:
+            return _domain(value)
+        case IndicatorKind.payment_account:
+            return _payment_account(value)
+        case IndicatorKind.tracking_number:
+            return re.sub(r"[\s-]", "", value).upper()
+        case IndicatorKind.handle:
+            return value.lstrip("@").casefold()
+        case IndicatorKind.seller_id | IndicatorKind.shop_name | IndicatorKind.address:
+            return _words(value)
+    raise Invalid(f"Unknown kind of indicator: {kind}.")
+
+
+def _words(value: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", value.casefold()).split())
+
+
+def _host(host: str) -> str:
+    host = host.strip().rstrip(".").lower()
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise Invalid(f"'{host}' is not a valid host name.") from error
+    if "." not in host or not re.fullmatch(r"[a-z0-9.-]+", host):
+        raise Invalid(f"'{host}' is not a valid host name.")
+    return host.removeprefix("www.").removeprefix("m.")
+
+
+def _url(value: str) -> str:
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise Invalid(f"'{value}' is not a web address.")
+    host = _host(parts.hostname)
+    query = sorted(
+        (key, val)
+        for key, val in parse_qsl(parts.query, keep_blank_values=False)
+        if not TRACKING_PARAMS.match(key)
+    )
+    path = parts.path.rstrip("/") or ""
+    cleaned = urlunsplit(("https", host, path, urlencode(query), ""))
+    lowered = cleaned.lower()
+    for pattern, template in MARKETPLACE_IDS:
+        found = pattern.search(lowered)
+        if found:
+            return template.format(*found.groups())
+    return cleaned
+
+
+def _phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as error:
+        raise Invalid(
+            f"'{value}' is not a phone number we can read: write it with its country code, "
+            "like +86 138 0013 8000."
+        ) from error
+    if not phonenumbers.is_possible_number(number):
+        raise Invalid(f"'{value}' has the wrong number of digits for a phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _email(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "." not in domain:
+        raise Invalid(f"'{value}' is not an e-mail address.")
+    return f"{local.casefold()}@{_host(domain)}"
+
+
+def _domain(value: str) -> str:
+    if "://" in value:
+        value = urlsplit(value).hostname or ""
+    value = value.split("/")[0].split(":")[0]
+    if "." not in value:
+        raise Invalid(f"'{value}' is not a domain name.")
+    return _host(value)
+
+
+def _payment_account(value: str) -> str:
+    compact = re.sub(r"[\s-]", "", value)
+    if IBAN.match(compact.upper()):
+        return compact.upper()
+    return compact

@@ -1,0 +1,293 @@
+"""Tables of intelligence reports and what hangs off them."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from hub.clock import utcnow
+
+
+class Tlp(StrEnum):
+    """Traffic Light Protocol 2.0 markings; who may see what is in hub/policy.py."""
+
+    clear = "clear"
+    green = "green"
+    amber = "amber"
+    amber_strict = "amber_strict"
+    red = "red"
+
+
+TLP_LABELS: dict[str, str] = {
+    Tlp.clear: "TLP:CLEAR",
+    Tlp.green: "TLP:GREEN",
+    Tlp.amber: "TLP:AMBER",
+    Tlp.amber_strict: "TLP:AMBER+STRICT",
+    Tlp.red: "TLP:RED",
+}
+
+
+class Category(StrEnum):
+    online_listing = "online_listing"
+    seller = "seller"
+    manufacturer = "manufacturer"
+    logistics = "logistics"
+    payment = "payment"
+    other = "other"
+
+
+CATEGORY_LABELS: dict[str, str] = {
+    Category.online_listing: "Online listing",
+    Category.seller: "Seller / store",
+    Category.manufacturer: "Manufacturer / warehouse",
+    Category.logistics: "Logistics / shipping",
+    Category.payment: "Payment",
+    Category.other: "Other",
+}
+
+
+class Infringement(StrEnum):
+    counterfeit = "counterfeit"
+    lookalike = "lookalike"
+    unauthorised_reseller = "unauthorised_reseller"
+    grey_market = "grey_market"
+
+
+INFRINGEMENT_LABELS: dict[str, str] = {
+    Infringement.counterfeit: "Counterfeit",
+    Infringement.lookalike: "Lookalike",
+    Infringement.unauthorised_reseller: "Unauthorised reseller",
+    Infringement.grey_market: "Grey market",
+}
+
+
+class Confidence(StrEnum):
+    confirmed = "confirmed"
+    probable = "probable"
+    possible = "possible"
+    doubtful = "doubtful"
+
+
+class Reliability(StrEnum):
+    """Source reliability, on the usual A-F intelligence scale."""
+
+    a = "A"
+    b = "B"
+    c = "C"
+    d = "D"
+    e = "E"
+    f = "F"
+
+
+RELIABILITY_LABELS: dict[str, str] = {
+    Reliability.a: "A: reliable",
+    Reliability.b: "B: usually reliable",
+    Reliability.c: "C: fairly reliable",
+    Reliability.d: "D: not usually reliable",
+    Reliability.e: "E: unreliable",
+    Reliability.f: "F: cannot be judged",
+}
+
+
+class Status(StrEnum):
+    new = "new"
+    verified = "verified"
+    notice_filed = "notice_filed"
+    taken_down = "taken_down"
+    relisted = "relisted"
+    closed = "closed"
+
+
+STATUS_LABELS: dict[str, str] = {
+    Status.new: "New",
+    Status.verified: "Verified",
+    Status.notice_filed: "Notice filed",
+    Status.taken_down: "Taken down",
+    Status.relisted: "Relisted",
+    Status.closed: "Closed",
+}
+
+
+class IndicatorKind(StrEnum):
+    listing_url = "listing_url"
+    store_url = "store_url"
+    seller_id = "seller_id"
+    shop_name = "shop_name"
+    phone = "phone"
+    email = "email"
+    handle = "handle"
+    domain = "domain"
+    payment_account = "payment_account"
+    address = "address"
+    tracking_number = "tracking_number"
+
+
+INDICATOR_LABELS: dict[str, str] = {
+    IndicatorKind.listing_url: "Listing URL",
+    IndicatorKind.store_url: "Store URL",
+    IndicatorKind.seller_id: "Seller / store id",
+    IndicatorKind.shop_name: "Shop name",
+    IndicatorKind.phone: "Phone",
+    IndicatorKind.email: "E-mail",
+    IndicatorKind.handle: "Messaging handle",
+    IndicatorKind.domain: "Website domain",
+    IndicatorKind.payment_account: "Payment account",
+    IndicatorKind.address: "Physical address",
+    IndicatorKind.tracking_number: "Courier tracking number",
+}
+
+
+class IntelReport(SQLModel, table=True):
+    __tablename__ = "intel_report"
+    __table_args__ = (
+        Index("ix_intel_report_group_id_id", "group_id", "id"),
+        Index("ix_intel_report_tlp_id", "tlp", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="working_group.id")
+    brand_id: int = Field(foreign_key="brand.id", index=True)  # the author's brand
+    author_id: int = Field(foreign_key="person.id", index=True)
+    title: str = Field(sa_type=String(200))
+    body_md: str = Field(default="", sa_type=Text)
+    body_html: str = Field(default="", sa_type=Text)  # sanitised when saved
+    category: str = Field(sa_type=String(30))
+    marketplace: str = Field(default="", sa_type=String(120), index=True)
+    brands_affected: str = Field(default="", sa_type=String(500))
+    products_affected: str = Field(default="", sa_type=String(500))
+    infringement: str = Field(sa_type=String(30))
+    confidence: str = Field(sa_type=String(20))
+    reliability: str = Field(sa_type=String(1))
+    tlp: str = Field(sa_type=String(20))
+    status: str = Field(default=Status.new, sa_type=String(20))
+    pinned: bool = False
+    hidden_reason: str = Field(default="", sa_type=String(1000))
+    merged_into_id: int | None = Field(default=None, foreign_key="intel_report.id")
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def is_hidden(self) -> bool:
+        return bool(self.hidden_reason)
+
+
+class ReportRecipient(SQLModel, table=True):
+    """A person named on a TLP:RED report: only they (and the author) may read it."""
+
+    __tablename__ = "intel_recipient"
+
+    report_id: int = Field(foreign_key="intel_report.id", primary_key=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+
+
+class Indicator(SQLModel, table=True):
+    __tablename__ = "intel_indicator"
+    __table_args__ = (Index("ix_intel_indicator_kind_normalised", "kind", "normalised"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="intel_report.id", index=True, ondelete="CASCADE")
+    kind: str = Field(sa_type=String(30))
+    value: str = Field(sa_type=String(1000))  # as typed
+    normalised: str = Field(sa_type=String(1000))  # what correlation compares
+
+
+class ReportVersion(SQLModel, table=True):
+    """An earlier state of a report, kept when its author edits it."""
+
+    __tablename__ = "intel_report_version"
+    __table_args__ = (UniqueConstraint("report_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="intel_report.id", index=True, ondelete="CASCADE")
+    version: int
+    snapshot: str = Field(sa_type=Text)  # JSON of the fields and indicators
+    edited_by_id: int = Field(foreign_key="person.id")
+    edited_at: datetime = Field(default_factory=utcnow)
+
+
+class StatusChange(SQLModel, table=True):
+    __tablename__ = "intel_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="intel_report.id", index=True, ondelete="CASCADE")
+    from_status: str = Field(sa_type=String(20))
+    to_status: str = Field(sa_type=String(20))
+    by_id: int = Field(foreign_key="person.id")
+    at: datetime = Field(default_factory=utcnow)
+    note: str = Field(default="", sa_type=String(1000))
+
+
+class Comment(SQLModel, table=True):
+    """A reply on a report; `parent_id` threads it under another comment."""
+
+    __tablename__ = "intel_comment"
+    __table_args__ = (Index("ix_intel_comment_report_id_id", "report_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="intel_report.id", ondelete="CASCADE")
+    parent_id: int | None = Field(default=None, foreign_key="intel_comment.id")
+    author_id: int = Field(foreign_key="person.id")
+    body_md: str = Field(sa_type=Text)
+    body_html: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SightingKind(StrEnum):
+    seen = "seen"  # "seen it too"
+    disputed = "disputed"  # "disputed / false positive"
+
+
+class Sighting(SQLModel, table=True):
+    """A brand's confirmation (or dispute) of a report: one per brand."""
+
+    __tablename__ = "intel_sighting"
+    __table_args__ = (UniqueConstraint("report_id", "brand_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="intel_report.id", index=True, ondelete="CASCADE")
+    brand_id: int = Field(foreign_key="brand.id")
+    person_id: int = Field(foreign_key="person.id")
+    kind: str = Field(default=SightingKind.seen, sa_type=String(20))
+    note: str = Field(default="", sa_type=String(1000))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Follow(SQLModel, table=True):
+    __tablename__ = "intel_follow"
+
+    report_id: int = Field(foreign_key="intel_report.id", primary_key=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Evidence(SQLModel, table=True):
+    """A file attached to a report, stored by its SHA-256 under HUB_UPLOAD_DIR."""
+
+    __tablename__ = "intel_evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="intel_report.id", index=True, ondelete="CASCADE")
+    sha256: str = Field(sa_type=String(64), index=True)
+    filename: str = Field(sa_type=String(255))
+    content_type: str = Field(sa_type=String(100))
+    size: int
+    width: int | None = None
+    height: int | None = None
+    uploaded_by_id: int = Field(foreign_key="person.id")
+    uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """Something a person should know about, shown in the hub (e-mail comes later)."""
+
+    __table_args__ = (Index("ix_notification_person_id_id", "person_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    kind: str = Field(sa_type=String(40))
+    report_id: int | None = Field(default=None, foreign_key="intel_report.id", ondelete="CASCADE")
+    text: str = Field(sa_type=String(500))
+    created_at: datetime = Field(default_factory=utcnow)
+    read_at: datetime | None = None

@@ -1,0 +1,354 @@
+"""Pages of the intelligence boards: a group's board, posting, a report, editing it."""
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+from sqlmodel import col, select
+
+from hub.db import SessionDep
+from hub.deps import CurrentActor
+from hub.errors import InvalidForm
+from hub.groups import service as groups
+from hub.groups.models import WorkingGroup
+from hub.intel import service
+from hub.intel.models import (
+    CATEGORY_LABELS,
+    INDICATOR_LABELS,
+    INFRINGEMENT_LABELS,
+    RELIABILITY_LABELS,
+    STATUS_LABELS,
+    TLP_LABELS,
+    Confidence,
+    IntelReport,
+    ReportRecipient,
+    ReportVersion,
+    StatusChange,
+)
+from hub.members.models import Brand, Person
+from hub.policy import Action, Actor, can, ensure
+from hub.web import flash, redirect, render
+
+router = APIRouter()
+BLANK_INDICATOR_ROWS = 3
+
+LABELS = {
+    "categories": CATEGORY_LABELS,
+    "infringements": INFRINGEMENT_LABELS,
+    "confidences": {c.value: c.value.title() for c in Confidence},
+    "reliabilities": RELIABILITY_LABELS,
+    "tlps": TLP_LABELS,
+    "statuses": STATUS_LABELS,
+    "indicator_kinds": INDICATOR_LABELS,
+}
+
+Text = Annotated[str, Form()]
+TextList = Annotated[list[str] | None, Form()]
+
+
+def _filters(
+    category: str,
+    marketplace: str,
+    status: str,
+    tlp: str,
+    brand: str,
+    since: date | None,
+    until: date | None,
+    before: int | None,
+) -> service.BoardFilters:
+    return service.BoardFilters(category, marketplace, status, tlp, brand, since, until, before)
+
+
+@router.get("/groups/{slug}/intel")
+def board(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    category: str = "",
+    marketplace: str = "",
+    status: str = "",
+    tlp: str = "",
+    brand: str = "",
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+    before: int | None = None,
+) -> Response:
+    group = groups.get_group(session, slug)
+    filters = _filters(category, marketplace, status, tlp, brand, since, until, before)
+    page = service.board_page(session, actor, group, filters)
+    kept = {
+        "category": category,
+        "marketplace": marketplace,
+        "status": status,
+        "tlp": tlp,
+        "brand": brand,
+        "since": since or "",
+        "until": until or "",
+    }
+    older = {key: value for key, value in kept.items() if value} | {"before": page.next_before}
+    return render(
+        request,
+        "intel/board.html",
+        {
+            "group": group,
+            "page": page,
+            "filters": filters,
+            "can_post": can(actor, Action.post_intel, group.id),
+            "older_url": f"/groups/{group.slug}/intel?{urlencode(older)}",
+            **LABELS,
+        },
+        block="items" if before else "results",
+    )
+
+
+def _form_page(
+    request: Request,
+    group: WorkingGroup,
+    form: service.ReportForm,
+    errors: dict[str, str] | None = None,
+    report: IntelReport | None = None,
+) -> Response:
+    rows = list(form.indicators) + [("", "")] * BLANK_INDICATOR_ROWS
+    return render(
+        request,
+        "intel/form.html",
+        {
+            "group": group,
+            "form": form,
+            "rows": rows,
+            "errors": errors or {},
+            "report": report,
+            **LABELS,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+def _form_from(
+    title: str,
+    body_md: str,
+    category: str,
+    marketplace: str,
+    brands_affected: str,
+    products_affected: str,
+    infringement: str,
+    confidence: str,
+    reliability: str,
+    tlp: str,
+    recipients: str,
+    indicator_kind: list[str] | None,
+    indicator_value: list[str] | None,
+) -> service.ReportForm:
+    kinds, values = indicator_kind or [], indicator_value or []
+    pairs = [(kind, value) for kind, value in zip(kinds, values, strict=False) if value.strip()]
+    return service.ReportForm(
+        title=title,
+        body_md=body_md,
+        category=category,
+        marketplace=marketplace,
+        brands_affected=brands_affected,
+        products_affected=products_affected,
+        infringement=infringement,
+        confidence=confidence,
+        reliability=reliability,
+        tlp=tlp,
+        recipients=recipients,
+        indicators=pairs,
+    )
+
+
+@router.get("/groups/{slug}/intel/new")
+def new_report(slug: str, request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    group = groups.get_group(session, slug)
+    ensure(actor, Action.post_intel, group.id)
+    return _form_page(request, group, service.ReportForm())
+
+
+@router.get("/intel/indicator-row")
+def indicator_row(request: Request, actor: CurrentActor) -> Response:
+    """One more blank indicator row, for the "add another" button."""
+    return render(request, "intel/_indicator_row.html", {"kind": "", "value": "", **LABELS})
+
+
+@router.post("/groups/{slug}/intel")
+def post_report(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    title: Text = "",
+    body_md: Text = "",
+    category: Text = "",
+    marketplace: Text = "",
+    brands_affected: Text = "",
+    products_affected: Text = "",
+    infringement: Text = "",
+    confidence: Text = "",
+    reliability: Text = "",
+    tlp: Text = "",
+    recipients: Text = "",
+    indicator_kind: TextList = None,
+    indicator_value: TextList = None,
+) -> Response:
+    group = groups.get_group(session, slug)
+    form = _form_from(
+        title,
+        body_md,
+        category,
+        marketplace,
+        brands_affected,
+        products_affected,
+        infringement,
+        confidence,
+        reliability,
+        tlp,
+        recipients,
+        indicator_kind,
+        indicator_value,
+    )
+    try:
+        report = service.create_report(session, actor, group, form)
+    except InvalidForm as invalid:
+        return _form_page(request, group, form, invalid.errors)
+    flash(request, f"Your report was posted to {group.name}.")
+    return redirect(request, f"/intel/{report.id}")
+
+
+def _report_page(
+    request: Request, session: SessionDep, actor: Actor, report: IntelReport
+) -> Response:
+    group = session.get(WorkingGroup, report.group_id)
+    author = session.get(Person, report.author_id)
+    brand = session.get(Brand, report.brand_id)
+    recipients = session.exec(
+        select(Person)
+        .join(ReportRecipient, col(ReportRecipient.person_id) == Person.id)
+        .where(ReportRecipient.report_id == report.id)
+        .order_by(col(Person.name))
+    ).all()
+    history = session.exec(
+        select(StatusChange, Person)
+        .join(Person, col(Person.id) == StatusChange.by_id)
+        .where(StatusChange.report_id == report.id)
+        .order_by(col(StatusChange.id))
+    ).all()
+    return render(
+        request,
+        "intel/report.html",
+        {
+            "report": report,
+            # Sanitised by hub.intel.markdown when saved; safe to show as HTML.
+            "body": Markup(report.body_html),
+            "group": group,
+            "author": author,
+            "brand": brand,
+            "indicators": service.indicators_of(session, report),
+            "recipients": recipients,
+            "history": history,
+            "next_statuses": service.NEXT_STATUSES.get(report.status, []),
+            "can_edit": can(actor, Action.edit_report, report),
+            "can_change_status": can(actor, Action.change_report_status, report),
+            **LABELS,
+        },
+    )
+
+
+@router.get("/intel/{report_id}")
+def report_page(
+    report_id: int, request: Request, session: SessionDep, actor: CurrentActor
+) -> Response:
+    return _report_page(request, session, actor, service.get_visible(session, actor, report_id))
+
+
+@router.get("/intel/{report_id}/edit")
+def edit_form(
+    report_id: int, request: Request, session: SessionDep, actor: CurrentActor
+) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    ensure(actor, Action.edit_report, report)
+    group = session.get(WorkingGroup, report.group_id)
+    assert group is not None
+    return _form_page(request, group, service.form_of(session, report), report=report)
+
+
+@router.post("/intel/{report_id}/edit")
+def edit(
+    report_id: int,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    title: Text = "",
+    body_md: Text = "",
+    category: Text = "",
+    marketplace: Text = "",
+    brands_affected: Text = "",
+    products_affected: Text = "",
+    infringement: Text = "",
+    confidence: Text = "",
+    reliability: Text = "",
+    tlp: Text = "",
+    recipients: Text = "",
+    indicator_kind: TextList = None,
+    indicator_value: TextList = None,
+) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    group = session.get(WorkingGroup, report.group_id)
+    assert group is not None
+    form = _form_from(
+        title,
+        body_md,
+        category,
+        marketplace,
+        brands_affected,
+        products_affected,
+        infringement,
+        confidence,
+        reliability,
+        tlp,
+        recipients,
+        indicator_kind,
+        indicator_value,
+    )
+    try:
+        service.update_report(session, actor, report, form)
+    except InvalidForm as invalid:
+        return _form_page(request, group, form, invalid.errors, report)
+    flash(request, "Your changes were saved; the earlier version is kept.")
+    return redirect(request, f"/intel/{report.id}")
+
+
+@router.post("/intel/{report_id}/status")
+def change_status(
+    report_id: int,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    status: Text = "",
+    note: Text = "",
+) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    service.change_status(session, actor, report, status, note)
+    flash(request, f"Status is now {STATUS_LABELS.get(status, status)}.")
+    return redirect(request, f"/intel/{report.id}")
+
+
+@router.get("/intel/{report_id}/versions")
+def versions(
+    report_id: int, request: Request, session: SessionDep, actor: CurrentActor
+) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    rows = session.exec(
+        select(ReportVersion, Person)
+        .join(Person, col(Person.id) == ReportVersion.edited_by_id)
+        .where(ReportVersion.report_id == report.id)
+        .order_by(col(ReportVersion.version).desc())
+    ).all()
+    return render(
+        request,
+        "intel/versions.html",
+        {"report": report, "versions": [(v, p, service.snapshot(v)) for v, p in rows], **LABELS},
+    )

@@ -1,0 +1,430 @@
+"""Business rules of the boards: posting, editing, the status workflow, reading a board.
+
+Every read goes through hub.policy.visible_intel, so nothing here can show a report the
+reader may not see.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, func, select
+
+from hub import audit
+from hub.clock import utcnow
+from hub.errors import Conflict, FormCheck, Invalid, NotFound
+from hub.groups.models import WorkingGroup
+from hub.intel import indicators as indicator_rules
+from hub.intel.markdown import to_safe_html
+from hub.intel.models import (
+    STATUS_LABELS,
+    Category,
+    Comment,
+    Confidence,
+    Evidence,
+    Indicator,
+    IndicatorKind,
+    Infringement,
+    IntelReport,
+    Reliability,
+    ReportRecipient,
+    ReportVersion,
+    Sighting,
+    SightingKind,
+    Status,
+    StatusChange,
+    Tlp,
+)
+from hub.members.models import Brand, Person
+from hub.policy import Action, Actor, ensure, visible_intel
+
+PAGE_SIZE = 25
+MAX_INDICATORS = 50
+
+# Which status may follow which: the takedown lifecycle, with room to correct mistakes.
+NEXT_STATUSES: dict[str, list[Status]] = {
+    Status.new: [Status.verified, Status.notice_filed, Status.closed],
+    Status.verified: [Status.notice_filed, Status.taken_down, Status.closed],
+    Status.notice_filed: [Status.taken_down, Status.verified, Status.closed],
+    Status.taken_down: [Status.relisted, Status.closed],
+    Status.relisted: [Status.notice_filed, Status.taken_down, Status.closed],
+    Status.closed: [Status.relisted, Status.verified],
+}
+
+
+@dataclass
+class ReportForm:
+    title: str = ""
+    body_md: str = ""
+    category: str = Category.online_listing
+    marketplace: str = ""
+    brands_affected: str = ""
+    products_affected: str = ""
+    infringement: str = Infringement.counterfeit
+    confidence: str = Confidence.probable
+    reliability: str = Reliability.b
+    tlp: str = Tlp.amber
+    recipients: str = ""  # e-mail addresses, for TLP:RED
+    indicators: list[tuple[str, str]] = field(default_factory=list)  # (kind, value)
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    category: str = ""
+    marketplace: str = ""
+    status: str = ""
+    tlp: str = ""
+    brand: str = ""  # brand affected, free text
+    since: date | None = None
+    until: date | None = None
+    before: int | None = None  # keyset paging: reports older than this id
+
+
+@dataclass(frozen=True)
+class ReportCard:
+    report: IntelReport
+    author: Person
+    brand: Brand
+    indicator_count: int
+    seen_count: int
+    comment_count: int
+    evidence_count: int
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    cards: list[ReportCard]
+    next_before: int | None
+
+
+def _check_form(
+    session: Session, form: ReportForm
+) -> tuple[FormCheck, list[tuple[str, str, str]], list[Person]]:
+    check = FormCheck()
+    form.title = form.title.strip()
+    if not form.title:
+        check.fail("title", "Give the report a title, e.g. the seller's name and marketplace.")
+    elif len(form.title) > 200:
+        check.fail("title", "Keep the title under 200 characters.")
+    if len(form.body_md) > 50_000:
+        check.fail("body_md", "Keep the description under 50,000 characters.")
+    for name, value, allowed in (
+        ("category", form.category, Category),
+        ("infringement", form.infringement, Infringement),
+        ("confidence", form.confidence, Confidence),
+        ("reliability", form.reliability, Reliability),
+        ("tlp", form.tlp, Tlp),
+    ):
+        if value not in {member.value for member in allowed}:
+            check.fail(name, "Choose one of the options offered.")
+    for name in ("marketplace", "brands_affected", "products_affected"):
+        setattr(form, name, getattr(form, name).strip())
+    if len(form.marketplace) > 120:
+        check.fail("marketplace", "Keep the marketplace under 120 characters.")
+    for name in ("brands_affected", "products_affected"):
+        if len(getattr(form, name)) > 500:
+            check.fail(name, "Keep this under 500 characters.")
+    normalised: list[tuple[str, str, str]] = []
+    filled = [(kind, value.strip()) for kind, value in form.indicators if value.strip()]
+    if len(filled) > MAX_INDICATORS:
+        check.fail("indicators", f"A report can carry at most {MAX_INDICATORS} indicators.")
+    for kind, value in filled[:MAX_INDICATORS]:
+        if kind not in {member.value for member in IndicatorKind}:
+            check.fail("indicators", f"Choose what kind of indicator '{value}' is.")
+            continue
+        if len(value) > 1000:
+            check.fail("indicators", "An indicator can be at most 1,000 characters.")
+            continue
+        try:
+            normalised.append((kind, value, indicator_rules.normalise(kind, value)))
+        except Invalid as error:
+            check.fail("indicators", error.message)
+    recipients: list[Person] = []
+    if form.tlp == Tlp.red:
+        addresses = sorted(
+            {a.strip().lower() for a in form.recipients.replace(";", ",").split(",") if a.strip()}
+        )
+        if not addresses:
+            check.fail(
+                "recipients", "TLP:RED needs the people who may read it: enter their e-mails."
+            )
+        found = list(
+            session.exec(
+                select(Person).where(
+                    col(Person.email).in_(addresses), col(Person.is_active).is_(True)
+                )
+            )
+        )
+        missing = sorted(set(addresses) - {p.email for p in found})
+        if missing:
+            check.fail(
+                "recipients", f"Nobody active in the hub has the address {', '.join(missing)}."
+            )
+        recipients = found
+    return check, normalised, recipients
+
+
+def create_report(
+    session: Session, actor: Actor, group: WorkingGroup, form: ReportForm
+) -> IntelReport:
+    ensure(actor, Action.post_intel, group.id)
+    check, normalised, recipients = _check_form(session, form)
+    check.done()
+    report = IntelReport(
+        group_id=group.id or 0,
+        brand_id=actor.brand_id,
+        author_id=actor.person_id,
+        **_fields(form),
+    )
+    session.add(report)
+    session.flush()
+    _replace_indicators(session, report, normalised)
+    _replace_recipients(session, report, recipients)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "intel.posted",
+        f"report:{report.id}",
+        tlp=form.tlp,
+        group=group.slug,
+    )
+    session.commit()
+    return report
+
+
+def _fields(form: ReportForm) -> dict[str, Any]:
+    return {
+        "title": form.title,
+        "body_md": form.body_md,
+        "body_html": to_safe_html(form.body_md),
+        "category": form.category,
+        "marketplace": form.marketplace,
+        "brands_affected": form.brands_affected,
+        "products_affected": form.products_affected,
+        "infringement": form.infringement,
+        "confidence": form.confidence,
+        "reliability": form.reliability,
+        "tlp": form.tlp,
+    }
+
+
+def _replace_indicators(
+    session: Session, report: IntelReport, normalised: list[tuple[str, str, str]]
+) -> None:
+    for old in session.exec(select(Indicator).where(Indicator.report_id == report.id)):
+        session.delete(old)
+    seen: set[tuple[str, str]] = set()
+    for kind, value, norm in normalised:
+        if (kind, norm) in seen:
+            continue
+        seen.add((kind, norm))
+        session.add(Indicator(report_id=report.id or 0, kind=kind, value=value, normalised=norm))
+
+
+def _replace_recipients(session: Session, report: IntelReport, recipients: list[Person]) -> None:
+    for old in session.exec(select(ReportRecipient).where(ReportRecipient.report_id == report.id)):
+        session.delete(old)
+    for person in recipients:
+        session.add(ReportRecipient(report_id=report.id or 0, person_id=person.id or 0))
+
+
+def form_of(session: Session, report: IntelReport) -> ReportForm:
+    """The edit form filled with the report as it is."""
+    emails = session.exec(
+        select(Person.email)
+        .join(ReportRecipient, col(ReportRecipient.person_id) == Person.id)
+        .where(ReportRecipient.report_id == report.id)
+    ).all()
+    return ReportForm(
+        title=report.title,
+        body_md=report.body_md,
+        category=report.category,
+        marketplace=report.marketplace,
+        brands_affected=report.brands_affected,
+        products_affected=report.products_affected,
+        infringement=report.infringement,
+        confidence=report.confidence,
+        reliability=report.reliability,
+        tlp=report.tlp,
+        recipients=", ".join(sorted(emails)),
+        indicators=[(i.kind, i.value) for i in indicators_of(session, report)],
+    )
+
+
+def update_report(
+    session: Session, actor: Actor, report: IntelReport, form: ReportForm
+) -> IntelReport:
+    """The author edits; the state before the edit is kept as a version."""
+    ensure(actor, Action.edit_report, report)
+    check, normalised, recipients = _check_form(session, form)
+    check.done()
+    before = form_of(session, report)
+    session.add(
+        ReportVersion(
+            report_id=report.id or 0,
+            version=report.version,
+            snapshot=json.dumps(before.__dict__, default=str),
+            edited_by_id=actor.person_id,
+        )
+    )
+    for name, value in _fields(form).items():
+        setattr(report, name, value)
+    report.version += 1
+    report.updated_at = utcnow()
+    session.add(report)
+    _replace_indicators(session, report, normalised)
+    _replace_recipients(session, report, recipients)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "intel.edited",
+        f"report:{report.id}",
+        version=report.version,
+    )
+    session.commit()
+    return report
+
+
+def change_status(
+    session: Session, actor: Actor, report: IntelReport, to_status: str, note: str = ""
+) -> StatusChange:
+    ensure(actor, Action.change_report_status, report)
+    if to_status not in NEXT_STATUSES.get(report.status, []):
+        now, wanted = (
+            STATUS_LABELS.get(report.status, report.status),
+            STATUS_LABELS.get(to_status, to_status),
+        )
+        raise Conflict(f"A report that is '{now}' cannot become '{wanted}'.")
+    change = StatusChange(
+        report_id=report.id or 0,
+        from_status=report.status,
+        to_status=to_status,
+        by_id=actor.person_id,
+        note=note.strip()[:1000],
+    )
+    report.status = to_status
+    report.updated_at = utcnow()
+    session.add(report)
+    session.add(change)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "intel.status_changed",
+        f"report:{report.id}",
+        to=to_status,
+    )
+    session.commit()
+    return change
+
+
+def get_visible(session: Session, actor: Actor, report_id: int) -> IntelReport:
+    report = session.exec(
+        select(IntelReport).where(IntelReport.id == report_id, visible_intel(actor))
+    ).first()
+    if report is None:
+        raise NotFound("There is no report at this address, or it is not shared with you.")
+    return report
+
+
+def indicators_of(session: Session, report: IntelReport) -> list[Indicator]:
+    return list(
+        session.exec(
+            select(Indicator).where(Indicator.report_id == report.id).order_by(col(Indicator.id))
+        )
+    )
+
+
+def board_page(
+    session: Session, actor: Actor, group: WorkingGroup | None, filters: BoardFilters
+) -> BoardPage:
+    """Newest first, keyset-paged; a fixed number of queries however big the board."""
+    query = (
+        select(IntelReport, Person, Brand)
+        .join(Person, col(Person.id) == IntelReport.author_id)
+        .join(Brand, col(Brand.id) == IntelReport.brand_id)
+        .where(visible_intel(actor), col(IntelReport.merged_into_id).is_(None))
+    )
+    if group is not None:
+        query = query.where(IntelReport.group_id == group.id)
+    if filters.category:
+        query = query.where(IntelReport.category == filters.category)
+    if filters.marketplace:
+        query = query.where(
+            func.lower(IntelReport.marketplace) == filters.marketplace.strip().lower()
+        )
+    if filters.status:
+        query = query.where(IntelReport.status == filters.status)
+    if filters.tlp:
+        query = query.where(IntelReport.tlp == filters.tlp)
+    if filters.brand:
+        query = query.where(col(IntelReport.brands_affected).ilike(f"%{filters.brand.strip()}%"))
+    if filters.since:
+        query = query.where(
+            col(IntelReport.created_at)
+            >= datetime.combine(filters.since, time.min).replace(tzinfo=utcnow().tzinfo)
+        )
+    if filters.until:
+        query = query.where(
+            col(IntelReport.created_at)
+            < datetime.combine(filters.until + timedelta(days=1), time.min).replace(
+                tzinfo=utcnow().tzinfo
+            )
+        )
+    if filters.before:
+        query = query.where(col(IntelReport.id) < filters.before)
+    rows = session.exec(
+        query.order_by(
+            col(IntelReport.pinned).desc() if not filters.before else col(IntelReport.id).desc(),
+            col(IntelReport.id).desc(),
+        ).limit(PAGE_SIZE + 1)
+    ).all()
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    ids = [report.id for report, _, _ in rows]
+    counts = _counts(session, ids)
+    cards = [
+        ReportCard(
+            report,
+            person,
+            brand,
+            *(
+                counts[name].get(report.id or 0, 0)
+                for name in ("indicators", "seen", "comments", "evidence")
+            ),
+        )
+        for report, person, brand in rows
+    ]
+    return BoardPage(cards, ids[-1] if more and ids else None)
+
+
+def _counts(session: Session, ids: list[int | None]) -> dict[str, dict[int, int]]:
+    """Per-report counts for a page of reports: four grouped queries, not four per report."""
+
+    def grouped(report_id: Any, *where: ColumnElement[bool]) -> dict[int, int]:
+        query = (
+            select(report_id, func.count())
+            .where(col(report_id).in_(ids), *where)
+            .group_by(report_id)
+        )
+        return {key: count for key, count in session.exec(query).all()}
+
+    if not ids:
+        return {"indicators": {}, "seen": {}, "comments": {}, "evidence": {}}
+    return {
+        "indicators": grouped(Indicator.report_id),
+        "seen": grouped(Sighting.report_id, col(Sighting.kind) == SightingKind.seen),
+        "comments": grouped(Comment.report_id),
+        "evidence": grouped(Evidence.report_id),
+    }
+
+
+def snapshot(version: ReportVersion) -> ReportForm:
+    """An earlier version as it was, for the history page."""
+    data = json.loads(version.snapshot)
+    data["indicators"] = [tuple(pair) for pair in data.get("indicators", [])]
+    return ReportForm(**data)
