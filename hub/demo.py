@@ -22,6 +22,7 @@ from hub.groups.models import (
     RequestStatus,
     WorkingGroup,
 )
+from hub.intel.demo import load_demo_reports
 from hub.members.models import Brand, BrandDomain, OrgKind, Person, Role
 from hub.secretbox import SecretUnreadable, open_sealed, seal
 
@@ -570,9 +571,10 @@ def load_demo_data(session: Session, settings: Settings) -> None:
     if len(loaded) == len(WORKING_GROUPS):
         _sync_providers(session, settings)
         session.commit()
-        return
-    _Loader(session, settings).load()
-    session.commit()
+    else:
+        _Loader(session, settings).load()
+        session.commit()
+    load_demo_reports(session)
 
 
 def _group_slugs() -> list[str]:

@@ -1,0 +1,230 @@
+"""Demo reports for the intelligence boards: a few hundred believable reports whose
+indicators correlate across brands, as real counterfeit networks do. Every shop, number
+and address is invented: domains are reserved `.example` names, phones are from the UK's
+range reserved for fiction, payment accounts use the non-existent country code XX."""
+
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlmodel import Session, col, func, select
+
+from hub.clock import utcnow
+from hub.groups.models import GroupMembership, WorkingGroup
+from hub.intel.indicators import normalise
+from hub.intel.markdown import to_safe_html
+from hub.intel.models import (
+    Category,
+    Confidence,
+    Indicator,
+    IndicatorKind,
+    Infringement,
+    IntelReport,
+    Reliability,
+    ReportRecipient,
+    Status,
+    StatusChange,
+    Tlp,
+)
+from hub.members.models import Brand, Person
+
+SEED = 4242
+
+PRODUCTS = {
+    "apparel": ["down jackets", "hoodies", "denim jeans", "knitwear", "polo shirts"],
+    "luxury-leather": ["handbags", "wallets", "belts", "silk scarves", "card holders"],
+    "footwear": ["running shoes", "sneakers", "hiking boots", "sandals"],
+    "watches-jewellery": ["automatic watches", "bracelets", "rings", "watch straps"],
+    "cosmetics": ["perfume", "lipstick", "face serum", "eyeshadow palettes"],
+    "electronics": ["wireless earbuds", "phone chargers", "power banks", "speakers"],
+    "home-appliances": ["hair dryers", "coffee machine pods", "vacuum filters", "blenders"],
+    "toys": ["construction sets", "collectible figures", "plush toys", "board games"],
+    "sporting-goods": ["football shirts", "tennis rackets", "golf balls", "cycling helmets"],
+    "food-beverage": ["olive oil", "whisky", "infant formula", "energy drinks"],
+    "pharma-health": ["pain relief tablets", "diabetes test strips", "vitamins", "lenses"],
+    "auto-parts": ["brake pads", "oil filters", "spark plugs", "airbags"],
+}
+MARKETPLACES = [
+    "AliExpress",
+    "Amazon",
+    "eBay",
+    "Taobao",
+    "Temu",
+    "Shopee",
+    "DHgate",
+    "Instagram",
+    "Telegram",
+    "Own website",
+]
+SHOP_WORDS = [
+    "Luxe",
+    "Outlet",
+    "Prime",
+    "Global",
+    "Star",
+    "Best",
+    "Golden",
+    "Dragon",
+    "Euro",
+    "Trend",
+    "Mega",
+    "Super",
+    "Royal",
+    "Top",
+    "Happy",
+]
+CITIES = [
+    "Guangzhou",
+    "Yiwu",
+    "Shenzhen",
+    "Istanbul",
+    "Dubai",
+    "Lagos",
+    "Ciudad del Este",
+    "Bangkok",
+    "Naples",
+    "Sofia",
+]
+COURIERS = ["LX", "RB", "CP", "UA", "EE"]
+
+
+def _network(rng: random.Random, index: int) -> dict[str, str]:
+    """One counterfeit operation: the identifiers that keep reappearing in reports."""
+    shop = f"{rng.choice(SHOP_WORDS)}{rng.choice(SHOP_WORDS)}{rng.randint(10, 99)}"
+    item = 5_000_000 + rng.randint(0, 999_999)
+    slug = shop.lower()
+    # Reserved names and fictional numbers only: no real listing, shop or phone is named.
+    return {
+        IndicatorKind.shop_name: shop,
+        IndicatorKind.store_url: f"https://shops.marketplace.example/store/{9_100_000 + index}",
+        IndicatorKind.listing_url: (
+            f"https://shops.marketplace.example/item/{item}.html?utm_source=share"
+        ),
+        IndicatorKind.phone: f"+44 7700 900{index:03d}",
+        IndicatorKind.email: f"{slug}.sales@mail-{index}.example",
+        IndicatorKind.handle: f"@{slug}_official",
+        IndicatorKind.domain: f"{slug}-outlet.example",
+        IndicatorKind.payment_account: "XX{} {} {} {} {}".format(
+            rng.randint(10, 99), *(rng.randint(1000, 9999) for _ in range(4))
+        ),
+        IndicatorKind.address: f"No. {rng.randint(1, 300)} Industrial Road, {rng.choice(CITIES)}",
+        IndicatorKind.tracking_number: f"{rng.choice(COURIERS)}{rng.randint(10**8, 10**9 - 1)}XX",
+    }
+
+
+def load_demo_reports(session: Session) -> None:
+    """Add the demo reports once; a database that has reports is left alone."""
+    if session.exec(select(func.count()).select_from(IntelReport)).one() > 0:
+        return
+    rng = random.Random(SEED)
+    networks = [_network(rng, index) for index in range(60)]
+    groups = session.exec(select(WorkingGroup).order_by(col(WorkingGroup.id))).all()
+    for group in groups:
+        authors = session.exec(
+            select(Person, Brand)
+            .join(Brand, col(Brand.id) == Person.brand_id)
+            .join(GroupMembership, col(GroupMembership.brand_id) == Brand.id)
+            .where(GroupMembership.group_id == group.id, col(Person.is_active).is_(True))
+            .order_by(col(Person.id))
+        ).all()
+        if not authors:
+            continue
+        # Each group's counterfeiters are a handful of networks, some shared with other groups.
+        group_networks = rng.sample(networks, 8)
+        for _ in range(rng.randint(18, 32)):
+            person, brand = rng.choice(authors)
+            network = rng.choice(group_networks)
+            _add_report(session, rng, group, person, brand, network, authors)
+    session.commit()
+
+
+def _add_report(
+    session: Session,
+    rng: random.Random,
+    group: WorkingGroup,
+    person: Person,
+    brand: Brand,
+    network: dict[str, str],
+    authors: Sequence[tuple[Person, Brand]],
+) -> None:
+    product = rng.choice(PRODUCTS.get(group.slug, ["goods"]))
+    marketplace = rng.choice(MARKETPLACES)
+    shop = network[IndicatorKind.shop_name]
+    category = rng.choice(
+        [
+            Category.online_listing,
+            Category.seller,
+            Category.seller,
+            Category.payment,
+            Category.logistics,
+            Category.manufacturer,
+        ]
+    )
+    tlp = rng.choices(
+        [Tlp.clear, Tlp.green, Tlp.amber, Tlp.amber_strict, Tlp.red], weights=[5, 25, 50, 15, 5]
+    )[0]
+    created = utcnow() - timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 1440))
+    body = (
+        f"{shop} offers **{product}** carrying {brand.name}'s marks at about a third of the "
+        f"retail price on {marketplace}.\n\n"
+        f"- Listing photos are copied from our catalogue\n"
+        f"- Packaging differs from the genuine article (font, batch code)\n"
+        f"- The seller ships from {rng.choice(CITIES)}\n"
+    )
+    report = IntelReport(
+        group_id=group.id or 0,
+        brand_id=brand.id or 0,
+        author_id=person.id or 0,
+        title=f"{shop}: counterfeit {product} on {marketplace}",
+        body_md=body,
+        body_html=to_safe_html(body),
+        category=category,
+        marketplace=marketplace,
+        brands_affected=brand.name,
+        products_affected=product,
+        infringement=rng.choices(
+            [
+                Infringement.counterfeit,
+                Infringement.lookalike,
+                Infringement.unauthorised_reseller,
+                Infringement.grey_market,
+            ],
+            weights=[70, 15, 10, 5],
+        )[0],
+        confidence=rng.choice(list(Confidence)),
+        reliability=rng.choice([Reliability.a, Reliability.b, Reliability.b, Reliability.c]),
+        tlp=tlp,
+        created_at=created,
+        updated_at=created,
+    )
+    session.add(report)
+    session.flush()
+    kinds = rng.sample(list(network), rng.randint(2, 5))
+    for kind in kinds:
+        value = network[kind]
+        session.add(
+            Indicator(
+                report_id=report.id or 0, kind=kind, value=value, normalised=normalise(kind, value)
+            )
+        )
+    if tlp == Tlp.red:
+        others = [p for p, b in authors if b.id != brand.id]
+        for recipient in rng.sample(others, min(2, len(others))):
+            session.add(ReportRecipient(report_id=report.id or 0, person_id=recipient.id or 0))
+    path = [Status.verified, Status.notice_filed, Status.taken_down, Status.relisted, Status.closed]
+    steps = rng.choices(range(6), weights=[30, 20, 15, 20, 5, 10])[0]
+    previous = Status.new
+    at = created
+    for status in path[:steps]:
+        at = at + timedelta(hours=rng.randint(2, 72))
+        session.add(
+            StatusChange(
+                report_id=report.id or 0,
+                from_status=previous,
+                to_status=status,
+                by_id=person.id or 0,
+                at=at,
+            )
+        )
+        previous = status
+    report.status = previous
