@@ -28,6 +28,7 @@ from hub.groups.routes import router as groups_router
 from hub.home import router as home_router
 from hub.intel.routes import router as intel_router
 from hub.members.routes import router as members_router
+from hub.notify.routes import router as notify_router
 from hub.security import SecurityHeaders, authenticate, check_csrf
 from hub.web import build_environment, is_fragment_request, render
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         members_router,
         groups_router,
         intel_router,
+        notify_router,
         admin_router,
     ):
         app.include_router(router)

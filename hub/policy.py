@@ -31,6 +31,7 @@ class Actor:
     group_ids: frozenset[int] = field(default_factory=frozenset)
     coordinated_group_ids: frozenset[int] = field(default_factory=frozenset)
     session_id: int | None = None
+    unread_notifications: int = 0
 
     @property
     def is_alliance_admin(self) -> bool:

@@ -4,12 +4,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, func, select, update
 
 from hub.auth.models import WebSession
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.groups.models import Coordinator, GroupMembership
+from hub.intel.models import Notification
 from hub.members.models import Brand, Person
 from hub.policy import Actor
 
@@ -113,6 +114,11 @@ def load_actor(
     coordinated = session.exec(
         select(Coordinator.group_id).where(Coordinator.person_id == person.id)
     ).all()
+    unread = session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.person_id == person.id, col(Notification.read_at).is_(None))
+    ).one()
     return Actor(
         person_id=person.id,
         brand_id=brand.id,
@@ -124,4 +130,5 @@ def load_actor(
         group_ids=frozenset(group_ids),
         coordinated_group_ids=frozenset(coordinated),
         session_id=session_id,
+        unread_notifications=unread,
     )

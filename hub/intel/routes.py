@@ -14,7 +14,7 @@ from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
-from hub.intel import service
+from hub.intel import correlation, service
 from hub.intel.models import (
     CATEGORY_LABELS,
     INDICATOR_LABELS,
@@ -247,6 +247,7 @@ def _report_page(
             "author": author,
             "brand": brand,
             "indicators": service.indicators_of(session, report),
+            "correlated": correlation.counts_for(session, actor, report),
             "recipients": recipients,
             "history": history,
             "next_statuses": service.NEXT_STATUSES.get(report.status, []),
@@ -254,6 +255,19 @@ def _report_page(
             "can_change_status": can(actor, Action.change_report_status, report),
             **LABELS,
         },
+    )
+
+
+@router.get("/intel/indicators")
+def indicator_page(
+    request: Request, session: SessionDep, actor: CurrentActor, kind: str = "", value: str = ""
+) -> Response:
+    """Every report the reader may see that names one indicator value (e.g. one seller)."""
+    sightings = correlation.reports_naming(session, actor, kind, value) if kind and value else []
+    return render(
+        request,
+        "intel/indicator.html",
+        {"kind": kind, "value": value, "sightings": sightings, **LABELS},
     )
 
 

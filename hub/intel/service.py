@@ -16,6 +16,7 @@ from hub import audit
 from hub.clock import utcnow
 from hub.errors import Conflict, FormCheck, Invalid, NotFound
 from hub.groups.models import WorkingGroup
+from hub.intel import correlation
 from hub.intel import indicators as indicator_rules
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import (
@@ -182,6 +183,8 @@ def create_report(
     session.flush()
     _replace_indicators(session, report, normalised)
     _replace_recipients(session, report, recipients)
+    session.flush()
+    correlation.notify_matches(session, actor, report)
     audit.record(
         session,
         actor.audit_id,

@@ -1,0 +1,126 @@
+"""Correlation: the same normalised indicator in several reports. Counts and lists only
+ever include reports the reader may see."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func, select
+
+from hub.auth.sessions import load_actor
+from hub.intel.models import Indicator, IntelReport, Notification
+from hub.members.models import Brand, Person
+from hub.policy import Actor, visible_intel
+
+
+@dataclass(frozen=True)
+class Sighted:
+    report: IntelReport
+    brand: Brand
+
+
+def counts_for(session: Session, actor: Actor, report: IntelReport) -> dict[int, int]:
+    """Per indicator of `report`: how many *other* visible reports name the same value."""
+    own = aliased(Indicator)
+    rows = session.exec(
+        select(own.id, func.count(func.distinct(Indicator.report_id)))
+        .join(
+            Indicator,
+            (col(Indicator.kind) == own.kind)
+            & (col(Indicator.normalised) == own.normalised)
+            & (col(Indicator.report_id) != own.report_id),
+        )
+        .join(IntelReport, col(IntelReport.id) == Indicator.report_id)
+        .where(own.report_id == report.id, visible_intel(actor))
+        .group_by(col(own.id))
+    ).all()
+    return {indicator_id: count for indicator_id, count in rows if indicator_id is not None}
+
+
+def reports_naming(
+    session: Session, actor: Actor, kind: str, normalised: str, limit: int = 200
+) -> list[Sighted]:
+    """Every visible report carrying this indicator value, newest first."""
+    rows = session.exec(
+        select(IntelReport, Brand)
+        .join(Brand, col(Brand.id) == IntelReport.brand_id)
+        .where(
+            col(IntelReport.id).in_(
+                select(Indicator.report_id).where(
+                    Indicator.kind == kind, Indicator.normalised == normalised
+                )
+            ),
+            visible_intel(actor),
+        )
+        .order_by(col(IntelReport.id).desc())
+        .limit(limit)
+    ).all()
+    return [Sighted(report, brand) for report, brand in rows]
+
+
+def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
+    """Tell the authors of both reports when a new report names an indicator already
+    reported in the same group, each only about a report they may read."""
+    own = aliased(Indicator)
+    matches = session.exec(
+        select(IntelReport)
+        .where(
+            IntelReport.group_id == report.group_id,
+            IntelReport.id != report.id,
+            col(IntelReport.id).in_(
+                select(Indicator.report_id).join(
+                    own,
+                    (col(own.kind) == Indicator.kind)
+                    & (col(own.normalised) == Indicator.normalised)
+                    & (col(own.report_id) == report.id),
+                )
+            ),
+        )
+        .order_by(col(IntelReport.id))
+    ).all()
+    sent = 0
+    for other in matches:
+        if _can_see(session, author, other):
+            session.add(
+                Notification(
+                    person_id=author.person_id,
+                    kind="intel.match",
+                    report_id=other.id,
+                    text=f"Your report “{report.title}” names an indicator also in "
+                    f"“{other.title}”.",
+                )
+            )
+            sent += 1
+        other_author = _actor_of(session, other.author_id)
+        if (
+            other_author is not None
+            and other.author_id != author.person_id
+            and _can_see(session, other_author, report)
+        ):
+            session.add(
+                Notification(
+                    person_id=other.author_id,
+                    kind="intel.match",
+                    report_id=report.id,
+                    text=f"A new report, “{report.title}”, names an indicator from your report "
+                    f"“{other.title}”.",
+                )
+            )
+            sent += 1
+    return sent
+
+
+def _can_see(session: Session, actor: Actor, report: IntelReport) -> bool:
+    return (
+        session.exec(
+            select(IntelReport.id).where(IntelReport.id == report.id, visible_intel(actor))
+        ).first()
+        is not None
+    )
+
+
+def _actor_of(session: Session, person_id: int) -> Actor | None:
+    person = session.get(Person, person_id)
+    if person is None or not person.is_active:
+        return None
+    brand = session.get(Brand, person.brand_id)
+    return load_actor(session, person, brand) if brand is not None else None

@@ -1,0 +1,1 @@
+"""Notifications: what a person should know about, listed in the hub."""

@@ -1,0 +1,37 @@
+"""Reading and clearing a person's notifications."""
+
+from sqlmodel import Session, col, func, select, update
+
+from hub.clock import utcnow
+from hub.intel.models import Notification
+from hub.policy import Actor
+
+PAGE_SIZE = 50
+
+
+def unread_count(session: Session, person_id: int) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.person_id == person_id, col(Notification.read_at).is_(None))
+    ).one()
+
+
+def latest(session: Session, actor: Actor) -> list[Notification]:
+    return list(
+        session.exec(
+            select(Notification)
+            .where(Notification.person_id == actor.person_id)
+            .order_by(col(Notification.id).desc())
+            .limit(PAGE_SIZE)
+        )
+    )
+
+
+def mark_all_read(session: Session, actor: Actor) -> None:
+    session.exec(
+        update(Notification)
+        .where(col(Notification.person_id) == actor.person_id, col(Notification.read_at).is_(None))
+        .values(read_at=utcnow())
+    )
+    session.commit()
