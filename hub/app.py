@@ -26,6 +26,7 @@ from hub.db import make_engine, session_factory
 from hub.errors import DomainError, NotSignedIn
 from hub.groups.routes import router as groups_router
 from hub.home import router as home_router
+from hub.intel.discussion_routes import router as discussion_router
 from hub.intel.routes import router as intel_router
 from hub.members.routes import router as members_router
 from hub.notify.routes import router as notify_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         members_router,
         groups_router,
         intel_router,
+        discussion_router,
         notify_router,
         admin_router,
     ):

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments import render_block
+from markupsafe import Markup
 
 from hub import ROOT, policy
 from hub.members.models import ROLE_LABELS
@@ -27,6 +28,8 @@ def build_environment() -> Environment:
     env.globals["Action"] = policy.Action
     env.globals["role_labels"] = ROLE_LABELS
     env.filters["initials"] = initials
+    # For HTML that hub.intel.markdown sanitised when it was saved, and nothing else.
+    env.filters["sanitised"] = Markup
     env.filters["when"] = lambda value: value.strftime("%d %b %Y, %H:%M UTC") if value else "—"
     env.filters["day"] = lambda value: value.strftime("%d %b %Y") if value else "—"
     return env

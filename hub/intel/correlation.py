@@ -79,7 +79,7 @@ def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
     ).all()
     sent = 0
     for other in matches:
-        if _can_see(session, author, other):
+        if can_see(session, author, other):
             session.add(
                 Notification(
                     person_id=author.person_id,
@@ -90,11 +90,11 @@ def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
                 )
             )
             sent += 1
-        other_author = _actor_of(session, other.author_id)
+        other_author = actor_of(session, other.author_id)
         if (
             other_author is not None
             and other.author_id != author.person_id
-            and _can_see(session, other_author, report)
+            and can_see(session, other_author, report)
         ):
             session.add(
                 Notification(
@@ -109,7 +109,7 @@ def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
     return sent
 
 
-def _can_see(session: Session, actor: Actor, report: IntelReport) -> bool:
+def can_see(session: Session, actor: Actor, report: IntelReport) -> bool:
     return (
         session.exec(
             select(IntelReport.id).where(IntelReport.id == report.id, visible_intel(actor))
@@ -118,7 +118,7 @@ def _can_see(session: Session, actor: Actor, report: IntelReport) -> bool:
     )
 
 
-def _actor_of(session: Session, person_id: int) -> Actor | None:
+def actor_of(session: Session, person_id: int) -> Actor | None:
     person = session.get(Person, person_id)
     if person is None or not person.is_active:
         return None

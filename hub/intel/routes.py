@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
-from markupsafe import Markup
 from sqlmodel import col, select
 
 from hub.db import SessionDep
@@ -14,7 +13,7 @@ from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation, service
+from hub.intel import correlation, discussion, service
 from hub.intel.models import (
     CATEGORY_LABELS,
     INDICATOR_LABELS,
@@ -218,8 +217,13 @@ def post_report(
     return redirect(request, f"/intel/{report.id}")
 
 
-def _report_page(
-    request: Request, session: SessionDep, actor: Actor, report: IntelReport
+def report_page_response(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    report: IntelReport,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
     group = session.get(WorkingGroup, report.group_id)
     author = session.get(Person, report.author_id)
@@ -241,13 +245,16 @@ def _report_page(
         "intel/report.html",
         {
             "report": report,
-            # Sanitised by hub.intel.markdown when saved; safe to show as HTML.
-            "body": Markup(report.body_html),
             "group": group,
             "author": author,
             "brand": brand,
             "indicators": service.indicators_of(session, report),
             "correlated": correlation.counts_for(session, actor, report),
+            "thread": discussion.thread(session, report),
+            "sightings": discussion.sightings(session, report),
+            "following": discussion.is_following(session, actor, report),
+            "errors": errors or {},
+            "values": values or {},
             "recipients": recipients,
             "history": history,
             "next_statuses": service.NEXT_STATUSES.get(report.status, []),
@@ -255,6 +262,7 @@ def _report_page(
             "can_change_status": can(actor, Action.change_report_status, report),
             **LABELS,
         },
+        status_code=422 if errors else 200,
     )
 
 
@@ -275,7 +283,9 @@ def indicator_page(
 def report_page(
     report_id: int, request: Request, session: SessionDep, actor: CurrentActor
 ) -> Response:
-    return _report_page(request, session, actor, service.get_visible(session, actor, report_id))
+    return report_page_response(
+        request, session, actor, service.get_visible(session, actor, report_id)
+    )
 
 
 @router.get("/intel/{report_id}/edit")
