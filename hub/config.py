@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     session_idle_hours: int = Field(default=72, ge=1)
     login_timeout_minutes: int = Field(default=10, ge=1)
     dev_idp: bool | None = None
+    # Evidence files live here, named by their SHA-256; never under static/.
+    upload_dir: str = "./var/uploads"
+    max_upload_mb: int = Field(default=20, ge=1)
     # Sign-in attempts allowed per window, per client address and per e-mail address.
     login_attempts_per_ip: int = Field(default=30, ge=1)
     login_attempts_per_email: int = Field(default=10, ge=1)

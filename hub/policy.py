@@ -83,6 +83,7 @@ class Action(StrEnum):
     post_intel = "post-intel"  # thing: group id
     edit_report = "edit-report"  # thing: IntelReport (already visible)
     change_report_status = "change-report-status"  # thing: IntelReport (already visible)
+    add_evidence = "add-evidence"  # thing: IntelReport (already visible)
     moderate_group = "moderate-group"  # thing: group id
     administer = "administer"  # the admin area at all
 
@@ -161,6 +162,7 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.post_intel: _member_or_coordinator_of,
     Action.edit_report: _author_of,
     Action.change_report_status: _authors_brand_or_coordinator,
+    Action.add_evidence: _authors_brand_or_coordinator,
     Action.moderate_group: _coordinator_of,
 }
 

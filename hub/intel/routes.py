@@ -4,16 +4,17 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, Response
 from sqlmodel import col, select
 
+from hub.config import Settings
 from hub.db import SessionDep
 from hub.deps import CurrentActor
-from hub.errors import InvalidForm
+from hub.errors import InvalidForm, NotFound
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation, discussion, service
+from hub.intel import correlation, discussion, evidence, service
 from hub.intel.models import (
     CATEGORY_LABELS,
     INDICATOR_LABELS,
@@ -192,6 +193,7 @@ def post_report(
     recipients: Text = "",
     indicator_kind: TextList = None,
     indicator_value: TextList = None,
+    evidence_files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     group = groups.get_group(session, slug)
     form = _form_from(
@@ -209,12 +211,28 @@ def post_report(
         indicator_kind,
         indicator_value,
     )
+    settings: Settings = request.app.state.settings
     try:
-        report = service.create_report(session, actor, group, form)
+        files = evidence.check_all(settings, read_uploads(settings, evidence_files))
+    except InvalidForm as bad_file:
+        errors = service.form_errors(session, form) | bad_file.errors
+        return _form_page(request, group, form, errors)
+    try:
+        report = service.create_report(session, actor, group, form, settings, files)
     except InvalidForm as invalid:
         return _form_page(request, group, form, invalid.errors)
     flash(request, f"Your report was posted to {group.name}.")
     return redirect(request, f"/intel/{report.id}")
+
+
+def read_uploads(settings: Settings, files: list[UploadFile] | None) -> list[evidence.Upload]:
+    """The chosen files' bytes; one byte past the limit is enough to refuse a file."""
+    limit = settings.max_upload_mb * 1024 * 1024
+    return [
+        evidence.Upload(file.filename or "", file.file.read(limit + 1))
+        for file in files or []
+        if file.filename
+    ]
 
 
 def report_page_response(
@@ -249,6 +267,8 @@ def report_page_response(
             "author": author,
             "brand": brand,
             "indicators": service.indicators_of(session, report),
+            "files": evidence.of_report(session, report),
+            "can_add_evidence": can(actor, Action.add_evidence, report),
             "correlated": correlation.counts_for(session, actor, report),
             "thread": discussion.thread(session, report),
             "sightings": discussion.sightings(session, report),
@@ -376,3 +396,62 @@ def versions(
         "intel/versions.html",
         {"report": report, "versions": [(v, p, service.snapshot(v)) for v, p in rows], **LABELS},
     )
+
+
+@router.post("/intel/{report_id}/evidence")
+def add_evidence(
+    report_id: int,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    evidence_files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    ensure(actor, Action.add_evidence, report)
+    settings: Settings = request.app.state.settings
+    try:
+        files = evidence.check_all(settings, read_uploads(settings, evidence_files))
+    except InvalidForm as bad_file:
+        return report_page_response(request, session, actor, report, bad_file.errors)
+    if not files:
+        return report_page_response(
+            request, session, actor, report, {"evidence": "Choose at least one file."}
+        )
+    evidence.attach(session, settings, actor, report, files)
+    session.commit()
+    flash(request, f"{len(files)} file{'s' if len(files) != 1 else ''} added.")
+    return redirect(request, f"/intel/{report.id}#evidence")
+
+
+def _file_response(
+    request: Request, session: SessionDep, actor: Actor, evidence_id: int, thumbnail: bool
+) -> Response:
+    item = evidence.get_visible(session, actor, evidence_id)
+    settings: Settings = request.app.state.settings
+    path = evidence.stored_path(settings, item.sha256, thumbnail=thumbnail)
+    if not path.exists():
+        raise NotFound("The file is missing from the evidence store.")
+    if thumbnail:
+        return FileResponse(path, media_type="image/jpeg")
+    # PDFs download; pictures open in the browser. The name is the uploader's own.
+    disposition = "inline" if item.content_type.startswith("image/") else "attachment"
+    return FileResponse(
+        path,
+        media_type=item.content_type,
+        filename=item.filename,
+        content_disposition_type=disposition,
+    )
+
+
+@router.get("/evidence/{evidence_id}")
+def evidence_file(
+    evidence_id: int, request: Request, session: SessionDep, actor: CurrentActor
+) -> Response:
+    return _file_response(request, session, actor, evidence_id, thumbnail=False)
+
+
+@router.get("/evidence/{evidence_id}/thumbnail")
+def evidence_thumbnail(
+    evidence_id: int, request: Request, session: SessionDep, actor: CurrentActor
+) -> Response:
+    return _file_response(request, session, actor, evidence_id, thumbnail=True)

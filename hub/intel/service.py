@@ -5,6 +5,7 @@ reader may not see.
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -14,9 +15,10 @@ from sqlmodel import Session, col, func, select
 
 from hub import audit
 from hub.clock import utcnow
+from hub.config import Settings
 from hub.errors import Conflict, FormCheck, Invalid, NotFound
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation
+from hub.intel import correlation, evidence
 from hub.intel import indicators as indicator_rules
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import (
@@ -167,9 +169,20 @@ def _check_form(
     return check, normalised, recipients
 
 
+def form_errors(session: Session, form: ReportForm) -> dict[str, str]:
+    """What is wrong with a report form, without saving anything."""
+    return _check_form(session, form)[0].errors
+
+
 def create_report(
-    session: Session, actor: Actor, group: WorkingGroup, form: ReportForm
+    session: Session,
+    actor: Actor,
+    group: WorkingGroup,
+    form: ReportForm,
+    settings: Settings | None = None,
+    files: Sequence[evidence.Checked] = (),
 ) -> IntelReport:
+    """Post a report with its indicators and (checked) evidence files, all or nothing."""
     ensure(actor, Action.post_intel, group.id)
     check, normalised, recipients = _check_form(session, form)
     check.done()
@@ -184,6 +197,9 @@ def create_report(
     _replace_indicators(session, report, normalised)
     _replace_recipients(session, report, recipients)
     session.flush()
+    if files:
+        assert settings is not None, "storing evidence needs the upload settings"
+        evidence.attach(session, settings, actor, report, list(files))
     correlation.notify_matches(session, actor, report)
     audit.record(
         session,

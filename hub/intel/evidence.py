@@ -1,0 +1,172 @@
+"""Evidence files: checked by their content, stored once by SHA-256, served only to
+people who may read the report they belong to."""
+
+import hashlib
+import io
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from sqlmodel import Session, col, select
+
+from hub import audit
+from hub.config import Settings
+from hub.errors import InvalidForm, NotFound
+from hub.intel.models import Evidence, IntelReport
+from hub.policy import Actor, visible_intel
+
+THUMBNAIL_SIZE = (480, 480)
+# Pillow refuses images above this many pixels (decompression bombs); 40 megapixels
+# covers any phone photo or screenshot.
+MAX_PIXELS = 40_000_000
+KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Checked:
+    upload: Upload
+    content_type: str
+    sha256: str
+    width: int | None
+    height: int | None
+
+
+def sniff(data: bytes) -> str | None:
+    """The type the bytes really are, whatever the name or the browser claims."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def check(settings: Settings, upload: Upload) -> Checked:
+    """Return what the file is, or raise a message naming the file and the reason."""
+    name = upload.filename or "(unnamed file)"
+    limit = settings.max_upload_mb * 1024 * 1024
+
+    def refuse(reason: str) -> InvalidForm:
+        return InvalidForm({"evidence": f"{name}: {reason}"})
+
+    if not upload.data:
+        raise refuse("the file is empty.")
+    if len(upload.data) > limit:
+        raise refuse(f"the file is larger than {settings.max_upload_mb} MB.")
+    content_type = sniff(upload.data)
+    if content_type is None:
+        head = upload.data[:512].lstrip().lower()
+        if head.startswith((b"<svg", b"<?xml", b"<!doctype html", b"<html")):
+            raise refuse("SVG and HTML files are not accepted (they can carry scripts).")
+        raise refuse("only JPEG, PNG, WebP images and PDF documents are accepted.")
+    width = height = None
+    if content_type in KINDS:
+        width, height = _image_size(upload.data, KINDS[content_type], refuse)
+    return Checked(upload, content_type, hashlib.sha256(upload.data).hexdigest(), width, height)
+
+
+def _image_size(
+    data: bytes, expected: str, refuse: Callable[[str], InvalidForm]
+) -> tuple[int, int]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format != expected:
+                    raise refuse("the picture's content does not match its type.")
+                if image.width * image.height > MAX_PIXELS:
+                    raise refuse("the picture has too many pixels.")
+                image.verify()
+                return image.width, image.height
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise refuse("the picture is too large to open safely.") from error
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise refuse("the picture is damaged and cannot be read.") from error
+
+
+def stored_path(settings: Settings, sha256: str, thumbnail: bool = False) -> Path:
+    suffix = ".thumb.jpg" if thumbnail else ""
+    return Path(settings.upload_dir) / sha256[:2] / f"{sha256}{suffix}"
+
+
+def _store(settings: Settings, checked: Checked) -> None:
+    path = stored_path(settings, checked.sha256)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        temporary = path.with_suffix(".part")
+        temporary.write_bytes(checked.upload.data)
+        temporary.replace(path)  # atomic: a reader never sees half a file
+    if checked.content_type in KINDS:
+        thumb = stored_path(settings, checked.sha256, thumbnail=True)
+        if not thumb.exists():
+            with Image.open(io.BytesIO(checked.upload.data)) as image:
+                image.thumbnail(THUMBNAIL_SIZE)
+                image.convert("RGB").save(thumb, "JPEG", quality=82)
+
+
+def check_all(settings: Settings, uploads: list[Upload]) -> list[Checked]:
+    """Check every file before any is kept, so a bad one saves nothing."""
+    return [check(settings, upload) for upload in uploads if upload.filename or upload.data]
+
+
+def attach(
+    session: Session, settings: Settings, actor: Actor, report: IntelReport, files: list[Checked]
+) -> list[Evidence]:
+    """Store checked files (originals byte for byte) and record who added them, when.
+    The caller commits, so evidence and its report are saved together."""
+    added: list[Evidence] = []
+    for checked in files:
+        _store(settings, checked)
+        evidence = Evidence(
+            report_id=report.id or 0,
+            sha256=checked.sha256,
+            filename=Path(checked.upload.filename).name[:255] or "evidence",
+            content_type=checked.content_type,
+            size=len(checked.upload.data),
+            width=checked.width,
+            height=checked.height,
+            uploaded_by_id=actor.person_id,
+        )
+        session.add(evidence)
+        added.append(evidence)
+    if added:
+        audit.record(
+            session,
+            actor.audit_id,
+            actor.label,
+            "intel.evidence_added",
+            f"report:{report.id}",
+            files=[(e.filename, e.sha256) for e in added],
+        )
+    return added
+
+
+def of_report(session: Session, report: IntelReport) -> list[Evidence]:
+    return list(
+        session.exec(
+            select(Evidence).where(Evidence.report_id == report.id).order_by(col(Evidence.id))
+        )
+    )
+
+
+def get_visible(session: Session, actor: Actor, evidence_id: int) -> Evidence:
+    """The file, if the reader may read its report; otherwise it does not exist."""
+    evidence = session.exec(
+        select(Evidence)
+        .join(IntelReport, col(IntelReport.id) == Evidence.report_id)
+        .where(Evidence.id == evidence_id, visible_intel(actor))
+    ).first()
+    if evidence is None:
+        raise NotFound("There is no such file, or it is not shared with you.")
+    return evidence
