@@ -68,6 +68,12 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def managed_by_alembic(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Autogenerate compares only the models' tables: the search index (an FTS5 virtual
+    table and its shadow tables on SQLite) is built by hand in its own revision."""
+    return not (type_ == "table" and name is not None and name.startswith("intel_search"))
+
+
 def alembic_config(connection: Any = None) -> Any:
     from alembic.config import Config
 

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from hub.config import Settings
-from hub.db import alembic_config, make_engine, upgrade_database
+from hub.db import alembic_config, make_engine, managed_by_alembic, upgrade_database
 from hub.models import metadata
 from tests.databases import throwaway_database
 
@@ -14,7 +14,9 @@ from tests.databases import throwaway_database
 def test_upgrade_head_matches_models(engine: Engine) -> None:
     """After `upgrade head` on an empty database, autogenerate finds nothing to change."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": managed_by_alembic}
+        )
         assert compare_metadata(context, metadata) == []
 
 

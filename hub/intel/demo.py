@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from hub.clock import utcnow
 from hub.groups.models import GroupMembership, WorkingGroup
+from hub.intel import search_index
 from hub.intel.indicators import normalise
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import (
@@ -135,6 +136,8 @@ def load_demo_reports(session: Session) -> None:
             person, brand = rng.choice(authors)
             network = rng.choice(group_networks)
             _add_report(session, rng, group, person, brand, network, authors)
+    session.flush()
+    search_index.reindex_all(session)
     session.commit()
 
 

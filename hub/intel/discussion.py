@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from hub import audit
 from hub.errors import Conflict, FormCheck, NotFound
+from hub.intel import search_index
 from hub.intel.correlation import actor_of, can_see
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import Comment, Follow, IntelReport, Notification, Sighting, SightingKind
@@ -73,6 +74,7 @@ def add_comment(
     )
     session.add(comment)
     session.flush()
+    search_index.reindex(session, report.id or 0)
     mentioned = _mentioned(session, report, body)
     for person in mentioned:
         if person.id != actor.person_id:

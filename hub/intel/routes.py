@@ -14,7 +14,7 @@ from hub.deps import CurrentActor
 from hub.errors import InvalidForm, NotFound
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation, discussion, evidence, service
+from hub.intel import correlation, discussion, evidence, search, service
 from hub.intel.models import (
     CATEGORY_LABELS,
     INDICATOR_LABELS,
@@ -283,6 +283,40 @@ def report_page_response(
             **LABELS,
         },
         status_code=422 if errors else 200,
+    )
+
+
+@router.get("/intel/search")
+def search_page(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    q: str = "",
+    group: str = "",
+    category: str = "",
+    marketplace: str = "",
+    status: str = "",
+    tlp: str = "",
+    brand: str = "",
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+) -> Response:
+    """Search every board the reader can see, with the boards' filters."""
+    filters = _filters(category, marketplace, status, tlp, brand, since, until, None)
+    chosen = groups.get_group(session, group) if group else None
+    hits = search.search(session, actor, q, filters, chosen.id if chosen else None)
+    return render(
+        request,
+        "intel/search.html",
+        {
+            "q": q,
+            "group": group,
+            "groups": groups.all_groups(session),
+            "filters": filters,
+            "hits": hits,
+            **LABELS,
+        },
+        block="results",
     )
 
 

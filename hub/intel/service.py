@@ -7,7 +7,7 @@ reader may not see.
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -18,7 +18,7 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import Conflict, FormCheck, Invalid, NotFound
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation, evidence
+from hub.intel import correlation, evidence, search_index
 from hub.intel import indicators as indicator_rules
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import (
@@ -197,6 +197,7 @@ def create_report(
     _replace_indicators(session, report, normalised)
     _replace_recipients(session, report, recipients)
     session.flush()
+    search_index.reindex(session, report.id or 0)
     if files:
         assert settings is not None, "storing evidence needs the upload settings"
         evidence.attach(session, settings, actor, report, list(files))
@@ -296,6 +297,8 @@ def update_report(
     session.add(report)
     _replace_indicators(session, report, normalised)
     _replace_recipients(session, report, recipients)
+    session.flush()
+    search_index.reindex(session, report.id or 0)
     audit.record(
         session,
         actor.audit_id,
@@ -358,18 +361,10 @@ def indicators_of(session: Session, report: IntelReport) -> list[Indicator]:
     )
 
 
-def board_page(
-    session: Session, actor: Actor, group: WorkingGroup | None, filters: BoardFilters
-) -> BoardPage:
-    """Newest first, keyset-paged; a fixed number of queries however big the board."""
-    query = (
-        select(IntelReport, Person, Brand)
-        .join(Person, col(Person.id) == IntelReport.author_id)
-        .join(Brand, col(Brand.id) == IntelReport.brand_id)
-        .where(visible_intel(actor), col(IntelReport.merged_into_id).is_(None))
-    )
-    if group is not None:
-        query = query.where(IntelReport.group_id == group.id)
+def apply_filters(query: Any, group_id: int | None, filters: BoardFilters) -> Any:
+    """The board's filters, shared by the board and by search."""
+    if group_id is not None:
+        query = query.where(IntelReport.group_id == group_id)
     if filters.category:
         query = query.where(IntelReport.category == filters.category)
     if filters.marketplace:
@@ -383,19 +378,33 @@ def board_page(
     if filters.brand:
         query = query.where(col(IntelReport.brands_affected).ilike(f"%{filters.brand.strip()}%"))
     if filters.since:
-        query = query.where(
-            col(IntelReport.created_at)
-            >= datetime.combine(filters.since, time.min).replace(tzinfo=utcnow().tzinfo)
-        )
+        query = query.where(col(IntelReport.created_at) >= _start_of(filters.since))
     if filters.until:
-        query = query.where(
-            col(IntelReport.created_at)
-            < datetime.combine(filters.until + timedelta(days=1), time.min).replace(
-                tzinfo=utcnow().tzinfo
-            )
-        )
+        query = query.where(col(IntelReport.created_at) < _start_of(filters.until + timedelta(1)))
+    return query
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def board_page(
+    session: Session, actor: Actor, group: WorkingGroup | None, filters: BoardFilters
+) -> BoardPage:
+    """Newest first (pinned reports first on the first page), keyset-paged; a fixed number
+    of queries however big the board."""
+    query = (
+        select(IntelReport, Person, Brand)
+        .join(Person, col(Person.id) == IntelReport.author_id)
+        .join(Brand, col(Brand.id) == IntelReport.brand_id)
+        .where(visible_intel(actor), col(IntelReport.merged_into_id).is_(None))
+    )
+    query = apply_filters(query, group.id if group else None, filters)
     if filters.before:
-        query = query.where(col(IntelReport.id) < filters.before)
+        # Pinned reports were all shown on the first page.
+        query = query.where(
+            col(IntelReport.id) < filters.before, col(IntelReport.pinned).is_(False)
+        )
     rows = session.exec(
         query.order_by(
             col(IntelReport.pinned).desc() if not filters.before else col(IntelReport.id).desc(),

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from hub.config import get_settings
-from hub.db import make_engine
+from hub.db import make_engine, managed_by_alembic
 from hub.models import metadata
 
 config = context.config
@@ -16,6 +16,7 @@ def run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=managed_by_alembic,
     )
     with context.begin_transaction():
         context.run_migrations()
