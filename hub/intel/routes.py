@@ -8,13 +8,14 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from sqlmodel import col, select
 
+from hub.clock import utcnow
 from hub.config import Settings
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm, NotFound
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation, discussion, evidence, search, service
+from hub.intel import correlation, discussion, evidence, exports, search, service
 from hub.intel.models import (
     CATEGORY_LABELS,
     INDICATOR_LABELS,
@@ -158,6 +159,60 @@ def _form_from(
         tlp=tlp,
         recipients=recipients,
         indicators=pairs,
+    )
+
+
+def _download(body: str, media_type: str, filename: str) -> Response:
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/groups/{slug}/intel/export.csv")
+def board_csv(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    category: str = "",
+    marketplace: str = "",
+    status: str = "",
+    tlp: str = "",
+    brand: str = "",
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+) -> Response:
+    group = groups.get_group(session, slug)
+    filters = _filters(category, marketplace, status, tlp, brand, since, until, None)
+    ids = service.matching_ids(session, actor, group.id, filters, exports.EXPORT_LIMIT)
+    reports = exports.visible_reports(session, actor, ids)
+    settings: Settings = request.app.state.settings
+    return _download(
+        exports.to_csv(session, reports, settings.base_url), "text/csv", f"{slug}-board.csv"
+    )
+
+
+@router.get("/groups/{slug}/intel/export.stix.json")
+def board_stix(
+    slug: str,
+    session: SessionDep,
+    actor: CurrentActor,
+    category: str = "",
+    marketplace: str = "",
+    status: str = "",
+    tlp: str = "",
+    brand: str = "",
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+) -> Response:
+    group = groups.get_group(session, slug)
+    filters = _filters(category, marketplace, status, tlp, brand, since, until, None)
+    ids = service.matching_ids(session, actor, group.id, filters, exports.EXPORT_LIMIT)
+    reports = exports.visible_reports(session, actor, ids)
+    return _download(
+        exports.to_stix(session, reports), "application/stix+json", f"{slug}-board.stix.json"
     )
 
 
@@ -318,6 +373,29 @@ def search_page(
         },
         block="results",
     )
+
+
+@router.get("/intel/search/export.csv")
+def search_csv(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    q: str = "",
+    group: str = "",
+    category: str = "",
+    marketplace: str = "",
+    status: str = "",
+    tlp: str = "",
+    brand: str = "",
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+) -> Response:
+    filters = _filters(category, marketplace, status, tlp, brand, since, until, None)
+    chosen = groups.get_group(session, group) if group else None
+    hits = search.search(session, actor, q, filters, chosen.id if chosen else None)
+    reports = exports.visible_reports(session, actor, [h.report.id or 0 for h in hits])
+    settings: Settings = request.app.state.settings
+    return _download(exports.to_csv(session, reports, settings.base_url), "text/csv", "search.csv")
 
 
 @router.get("/intel/indicators")
@@ -489,3 +567,40 @@ def evidence_thumbnail(
     evidence_id: int, request: Request, session: SessionDep, actor: CurrentActor
 ) -> Response:
     return _file_response(request, session, actor, evidence_id, thumbnail=True)
+
+
+@router.get("/intel/{report_id}/export.stix.json")
+def report_stix(report_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    return _download(
+        exports.to_stix(session, [report]), "application/stix+json", f"report-{report.id}.stix.json"
+    )
+
+
+@router.get("/intel/{report_id}/print")
+def printable(
+    report_id: int, request: Request, session: SessionDep, actor: CurrentActor
+) -> Response:
+    """A plain page for a takedown notice's evidence pack: facts, indicators, files, history."""
+    report = service.get_visible(session, actor, report_id)
+    history = session.exec(
+        select(StatusChange, Person)
+        .join(Person, col(Person.id) == StatusChange.by_id)
+        .where(StatusChange.report_id == report.id)
+        .order_by(col(StatusChange.id))
+    ).all()
+    return render(
+        request,
+        "intel/print.html",
+        {
+            "report": report,
+            "group": session.get(WorkingGroup, report.group_id),
+            "author": session.get(Person, report.author_id),
+            "brand": session.get(Brand, report.brand_id),
+            "indicators": service.indicators_of(session, report),
+            "files": evidence.of_report(session, report),
+            "history": history,
+            "now": utcnow(),
+            **LABELS,
+        },
+    )

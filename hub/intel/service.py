@@ -388,6 +388,17 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def matching_ids(
+    session: Session, actor: Actor, group_id: int | None, filters: BoardFilters, limit: int
+) -> list[int]:
+    """Ids of the visible reports a board shows with these filters, newest first (exports)."""
+    query = select(IntelReport.id).where(
+        visible_intel(actor), col(IntelReport.merged_into_id).is_(None)
+    )
+    query = apply_filters(query, group_id, filters).order_by(col(IntelReport.id).desc())
+    return [report_id for report_id in session.exec(query.limit(limit)) if report_id]
+
+
 def board_page(
     session: Session, actor: Actor, group: WorkingGroup | None, filters: BoardFilters
 ) -> BoardPage:
