@@ -15,7 +15,15 @@ from hub.deps import CurrentActor
 from hub.errors import InvalidForm, NotFound
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation, discussion, evidence, exports, search, service
+from hub.intel import (
+    correlation,
+    discussion,
+    evidence,
+    exports,
+    moderation,
+    search,
+    service,
+)
 from hub.intel.models import (
     CATEGORY_LABELS,
     INDICATOR_LABELS,
@@ -335,6 +343,10 @@ def report_page_response(
             "next_statuses": service.NEXT_STATUSES.get(report.status, []),
             "can_edit": can(actor, Action.edit_report, report),
             "can_change_status": can(actor, Action.change_report_status, report),
+            "can_moderate": can(actor, Action.moderate_group, report.group_id),
+            "merged_into": session.get(IntelReport, report.merged_into_id)
+            if report.merged_into_id
+            else None,
             **LABELS,
         },
         status_code=422 if errors else 200,
@@ -604,3 +616,48 @@ def printable(
             **LABELS,
         },
     )
+
+
+@router.post("/intel/{report_id}/hide")
+def hide(
+    report_id: int, request: Request, session: SessionDep, actor: CurrentActor, reason: Text = ""
+) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    try:
+        moderation.hide(session, actor, report, reason)
+    except InvalidForm as invalid:
+        return report_page_response(request, session, actor, report, invalid.errors)
+    flash(request, "The report is hidden from the board; its author was told why.")
+    return redirect(request, f"/intel/{report.id}")
+
+
+@router.post("/intel/{report_id}/unhide")
+def unhide(report_id: int, request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    moderation.unhide(session, actor, report)
+    flash(request, "The report is on the board again.")
+    return redirect(request, f"/intel/{report.id}")
+
+
+@router.post("/intel/{report_id}/pin")
+def pin(
+    report_id: int, request: Request, session: SessionDep, actor: CurrentActor, pinned: Text = "1"
+) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    moderation.set_pinned(session, actor, report, pinned == "1")
+    flash(request, "Pinned to the top of the board." if pinned == "1" else "Unpinned.")
+    return redirect(request, f"/intel/{report.id}")
+
+
+@router.post("/intel/{report_id}/merge")
+def merge(
+    report_id: int,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    into: Annotated[int, Form()] = 0,
+) -> Response:
+    report = service.get_visible(session, actor, report_id)
+    target = moderation.merge(session, actor, report, into)
+    flash(request, f"Merged into report {target.id}.")
+    return redirect(request, f"/intel/{target.id}")

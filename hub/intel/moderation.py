@@ -1,0 +1,86 @@
+"""What a working group's coordinators do to its board: hide a report (its author is told
+why), pin one to the top, and merge duplicates into one report."""
+
+from sqlmodel import Session
+
+from hub import audit
+from hub.errors import Conflict, FormCheck, NotFound
+from hub.intel import search_index
+from hub.intel.models import IntelReport, Notification
+from hub.policy import Action, Actor, ensure
+
+
+def _tell_author(session: Session, report: IntelReport, text: str) -> None:
+    session.add(
+        Notification(
+            person_id=report.author_id, kind="intel.moderated", report_id=report.id, text=text
+        )
+    )
+
+
+def hide(session: Session, actor: Actor, report: IntelReport, reason: str) -> None:
+    ensure(actor, Action.moderate_group, report.group_id)
+    check = FormCheck()
+    reason = reason.strip()
+    if not reason:
+        check.fail("reason", "Say why the report is hidden: its author is told.")
+    check.done()
+    report.hidden_reason = reason[:1000]
+    session.add(report)
+    _tell_author(
+        session, report, f"A coordinator hid your report “{report.title}”: {report.hidden_reason}"
+    )
+    audit.record(
+        session, actor.audit_id, actor.label, "intel.hidden", f"report:{report.id}", reason=reason
+    )
+    session.commit()
+
+
+def unhide(session: Session, actor: Actor, report: IntelReport) -> None:
+    ensure(actor, Action.moderate_group, report.group_id)
+    report.hidden_reason = ""
+    session.add(report)
+    _tell_author(session, report, f"Your report “{report.title}” is shown on the board again.")
+    audit.record(session, actor.audit_id, actor.label, "intel.unhidden", f"report:{report.id}")
+    session.commit()
+
+
+def set_pinned(session: Session, actor: Actor, report: IntelReport, pinned: bool) -> None:
+    ensure(actor, Action.moderate_group, report.group_id)
+    report.pinned = pinned
+    session.add(report)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "intel.pinned" if pinned else "intel.unpinned",
+        f"report:{report.id}",
+    )
+    session.commit()
+
+
+def merge(session: Session, actor: Actor, duplicate: IntelReport, into_id: int) -> IntelReport:
+    """Fold a duplicate into another report of the same group: it leaves the board and its
+    page leads to the kept report; nothing of it is deleted."""
+    ensure(actor, Action.moderate_group, duplicate.group_id)
+    target = session.get(IntelReport, into_id)
+    if target is None or target.group_id != duplicate.group_id:
+        raise NotFound("Merge into a report of the same working group: that one is not.")
+    if target.id == duplicate.id or target.merged_into_id is not None:
+        raise Conflict("A report cannot be merged into itself or into a merged report.")
+    duplicate.merged_into_id = target.id
+    session.add(duplicate)
+    _tell_author(
+        session, duplicate, f"Your report “{duplicate.title}” was merged into “{target.title}”."
+    )
+    search_index.reindex(session, duplicate.id or 0)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "intel.merged",
+        f"report:{duplicate.id}",
+        into=target.id,
+    )
+    session.commit()
+    return target
