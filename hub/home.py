@@ -6,6 +6,8 @@ from fastapi.responses import Response
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.groups import service as groups
+from hub.intel import service as intel
+from hub.intel.models import STATUS_LABELS
 from hub.members import service as members
 from hub.web import render
 
@@ -24,6 +26,8 @@ def dashboard(request: Request, session: SessionDep, actor: CurrentActor) -> Res
             "my_groups": [card for card in cards if card.group.id in actor.group_ids],
             "coordinated": [card for card in cards if card.group.id in actor.coordinated_group_ids],
             "fellows": groups.fellow_brands(session, actor),
+            "latest": intel.latest_in_my_groups(session, actor),
+            "statuses": STATUS_LABELS,
             "to_decide": groups.pending_for_coordinator(session, actor),
             "my_pending": groups.pending_of_brand(session, brand) if actor.is_brand_admin else [],
         },

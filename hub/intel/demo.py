@@ -5,7 +5,7 @@ range reserved for fiction, payment accounts use the non-existent country code X
 
 import random
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
@@ -120,6 +120,10 @@ def load_demo_reports(session: Session) -> None:
     rng = random.Random(SEED)
     networks = [_network(rng, index) for index in range(60)]
     groups = session.exec(select(WorkingGroup).order_by(col(WorkingGroup.id))).all()
+    planned: list[
+        tuple[datetime, WorkingGroup, Person, Brand, dict[str, str], Sequence[tuple[Person, Brand]]]
+    ] = []
+    now = utcnow()
     for group in groups:
         authors = session.exec(
             select(Person, Brand)
@@ -135,7 +139,11 @@ def load_demo_reports(session: Session) -> None:
         for _ in range(rng.randint(18, 32)):
             person, brand = rng.choice(authors)
             network = rng.choice(group_networks)
-            _add_report(session, rng, group, person, brand, network, authors)
+            created = now - timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 1440))
+            planned.append((created, group, person, brand, network, authors))
+    # Inserted oldest first, so ids follow time as they do when people post.
+    for created, group, person, brand, network, authors in sorted(planned, key=lambda p: p[0]):
+        _add_report(session, rng, group, person, brand, network, authors, created)
     session.flush()
     search_index.reindex_all(session)
     session.commit()
@@ -149,6 +157,7 @@ def _add_report(
     brand: Brand,
     network: dict[str, str],
     authors: Sequence[tuple[Person, Brand]],
+    created: datetime,
 ) -> None:
     product = rng.choice(PRODUCTS.get(group.slug, ["goods"]))
     marketplace = rng.choice(MARKETPLACES)
@@ -166,7 +175,6 @@ def _add_report(
     tlp = rng.choices(
         [Tlp.clear, Tlp.green, Tlp.amber, Tlp.amber_strict, Tlp.red], weights=[5, 25, 50, 15, 5]
     )[0]
-    created = utcnow() - timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 1440))
     body = (
         f"{shop} offers **{product}** carrying {brand.name}'s marks at about a third of the "
         f"retail price on {marketplace}.\n\n"
@@ -219,7 +227,7 @@ def _add_report(
     previous = Status.new
     at = created
     for status in path[:steps]:
-        at = at + timedelta(hours=rng.randint(2, 72))
+        at = min(at + timedelta(hours=rng.randint(2, 72)), utcnow())
         session.add(
             StatusChange(
                 report_id=report.id or 0,

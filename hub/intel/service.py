@@ -399,6 +399,26 @@ def matching_ids(
     return [report_id for report_id in session.exec(query.limit(limit)) if report_id]
 
 
+def latest_in_my_groups(session: Session, actor: Actor, limit: int = 6) -> list[IntelReport]:
+    """The newest reports the actor may see on their brand's (or coordinated) boards."""
+    group_ids = actor.group_ids | actor.coordinated_group_ids
+    if not group_ids:
+        return []
+    return list(
+        session.exec(
+            select(IntelReport)
+            .where(
+                col(IntelReport.group_id).in_(sorted(group_ids)),
+                visible_intel(actor),
+                col(IntelReport.merged_into_id).is_(None),
+                col(IntelReport.hidden_reason) == "",
+            )
+            .order_by(col(IntelReport.id).desc())
+            .limit(limit)
+        )
+    )
+
+
 def board_page(
     session: Session, actor: Actor, group: WorkingGroup | None, filters: BoardFilters
 ) -> BoardPage:
