@@ -29,14 +29,17 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check hub tests
 	$(BIN)/mypy
 
+# Tests run on as many processes as the machine has cores (each with its own database).
+PYTEST := $(BIN)/pytest -n auto --dist loadfile
+
 # Every test, browser tests included, on SQLite.
 test-sqlite: $(INSTALLED) browser oidc-provider
-	$(BIN)/pytest
+	$(PYTEST)
 
 # The database tests again on PostgreSQL (the browser tests need no second run).
 test-postgres: $(INSTALLED) postgres
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(subst +psycopg,,$(PG_TEST_URL))', connect_timeout=3).close()" 2>/dev/null; then \
-		HUB_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/pytest -m "not e2e"; \
+		HUB_TEST_DATABASE_URL='$(PG_TEST_URL)' $(PYTEST) -m "not e2e"; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is not reachable at $(PG_TEST_URL), and CI needs it." >&2; exit 1; \
 	else \

@@ -1,6 +1,7 @@
 """Rendering pages and htmx fragments, flash messages, and the CSRF token."""
 
 import secrets
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,8 +18,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
+@lru_cache(maxsize=1)
 def build_environment() -> Environment:
-    """Built once at start-up; templates are compiled and cached by this environment."""
+    """Built once per process; it compiles each template once and keeps it."""
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
         autoescape=select_autoescape(["html", "xml"]),

@@ -9,23 +9,37 @@ also checks that the effect happened when allowed (DONE, or 200 for a form that 
 with its result in place) and did not happen when refused.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import fastapi.routing
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.routing import BaseRoute, Mount
 
 from hub.auth import sessions
 from hub.auth.models import IdentityProvider, WebSession
 from hub.config import Settings
 from hub.groups.models import Coordinator, GroupMembership, JoinRequest, RequestStatus, WorkingGroup
+from hub.intel import evidence
+from hub.intel.models import (
+    Comment,
+    Evidence,
+    Follow,
+    IntelReport,
+    Notification,
+    Sighting,
+    SightingKind,
+    Status,
+    Tlp,
+)
 from hub.members.models import Brand, Person, Role
 from tests import factories
 from tests.conftest import TEST_CSRF, ClientAs, World, session_cookie
+from tests.intel.factories import actor_of, make_report, picture, uploads_in
 
 SIGN_IN = "sign-in"  # 303 to /login
 DONE = "done"  # 303 to the next page: the form did what it was sent to do
@@ -129,6 +143,78 @@ MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
         (SIGN_IN, 403,     DONE,    404,     403,     404,     DONE),
     ("POST", "/brands/{slug}/sessions/end-all"):
         (SIGN_IN, 403,     DONE,    404,     403,     404,     DONE),
+    # Boards: the target's report is TLP:AMBER in the target's group, by the target's member.
+    # A group's board opens to everyone signed in; it lists only what each one may read.
+    ("GET", "/groups/{slug}/intel"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    # Posting: brands in the group and the group's coordinators.
+    ("GET", "/groups/{slug}/intel/new"):
+        (SIGN_IN, 200,     200,     403,     200,     403,     403),
+    ("POST", "/groups/{slug}/intel"):
+        (SIGN_IN, DONE,    DONE,    403,     DONE,    403,     403),
+    ("GET", "/intel/indicator-row"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    # TLP:AMBER: the group's brands, its coordinators and alliance admins may read it.
+    ("GET", "/intel/{report_id}"):
+        (SIGN_IN, 200,     200,     404,     200,     404,     200),
+    ("GET", "/intel/{report_id}/versions"):
+        (SIGN_IN, 200,     200,     404,     200,     404,     200),
+    # Only the author edits; a reader who is not the author is refused, others never see it.
+    ("GET", "/intel/{report_id}/edit"):
+        (SIGN_IN, 200,     403,     404,     403,     404,     403),
+    ("POST", "/intel/{report_id}/edit"):
+        (SIGN_IN, DONE,    403,     404,     403,     404,     403),
+    # The status: the author's brand and the group's coordinators.
+    ("POST", "/intel/{report_id}/status"):
+        (SIGN_IN, DONE,    DONE,    404,     DONE,    404,     403),
+    # Lists only what the reader may see; without a value, an empty list.
+    ("GET", "/intel/indicators"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    # The discussion: whoever may read the report.
+    ("POST", "/intel/{report_id}/comments"):
+        (SIGN_IN, DONE,    DONE,    404,     DONE,    404,     DONE),
+    # "Seen it too" is for other brands than the author's (the secretariat counts as one).
+    ("POST", "/intel/{report_id}/sightings"):
+        (SIGN_IN, 409,     409,     404,     DONE,    404,     DONE),
+    ("POST", "/intel/{report_id}/sightings/withdraw"):
+        (SIGN_IN, DONE,    DONE,    404,     DONE,    404,     DONE),
+    ("POST", "/intel/{report_id}/follow"):
+        (SIGN_IN, DONE,    DONE,    404,     DONE,    404,     DONE),
+    # Everyone's own notifications.
+    ("GET", "/notifications"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("POST", "/notifications/read"):
+        (SIGN_IN, DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
+    # Evidence files: read with their report; added by the author's brand and coordinators.
+    ("POST", "/intel/{report_id}/evidence"):
+        (SIGN_IN, DONE,    DONE,    404,     DONE,    404,     403),
+    ("GET", "/evidence/{evidence_id}"):
+        (SIGN_IN, 200,     200,     404,     200,     404,     200),
+    ("GET", "/evidence/{evidence_id}/thumbnail"):
+        (SIGN_IN, 200,     200,     404,     200,     404,     200),
+    # Search and exports: open to everyone signed in, holding only what each may read.
+    ("GET", "/intel/search"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/intel/search/export.csv"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/groups/{slug}/intel/export.csv"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/groups/{slug}/intel/export.stix.json"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/intel/{report_id}/export.stix.json"):
+        (SIGN_IN, 200,     200,     404,     200,     404,     200),
+    ("GET", "/intel/{report_id}/print"):
+        (SIGN_IN, 200,     200,     404,     200,     404,     200),
+    # Moderation: the group's coordinators only.
+    ("POST", "/intel/{report_id}/hide"):
+        (SIGN_IN, 403,     403,     404,     DONE,    404,     403),
+    ("POST", "/intel/{report_id}/pin"):
+        (SIGN_IN, 403,     403,     404,     DONE,    404,     403),
+    ("POST", "/intel/{report_id}/merge"):
+        (SIGN_IN, 403,     403,     404,     DONE,    404,     403),
+    # On a hidden report, which only its author and the coordinators still see.
+    ("POST", "/intel/{report_id}/unhide"):
+        (SIGN_IN, 403,     404,     404,     DONE,    404,     404),
 }
 # fmt: on
 
@@ -149,6 +235,10 @@ class Target:
     standby: IdentityProvider  # tested, switched off; nothing answers at its issuer
     live: IdentityProvider  # switched on
     web_session: WebSession  # an open session of `person`
+    report: IntelReport  # TLP:AMBER in `group`, posted by `person`
+    evidence: Evidence  # a picture attached to `report`
+    kept: IntelReport  # another TLP:AMBER report of `person` in `group`, to merge `report` into
+    hidden: IntelReport  # a TLP:AMBER report of `person` in `group`, hidden by a coordinator
 
     def url(self, path: str) -> str:
         """The concrete URL for a route's path template."""
@@ -160,6 +250,7 @@ class Target:
             person = self.person
         provider = self.live if path.endswith("/disable") else self.standby
         slug = self.brand.slug if path.startswith("/brands/") else self.group.slug
+        report = self.hidden if path.endswith("/unhide") else self.report
         return path.format(
             slug=slug,
             brand_slug=self.brand.slug,
@@ -167,11 +258,29 @@ class Target:
             request_id=self.join_request.id,
             provider_id=provider.id,
             session_id=self.web_session.id,
+            report_id=report.id,
+            evidence_id=self.evidence.id,
         )
 
 
+def _report_form(title: str) -> dict[str, str | list[str]]:
+    return {
+        "title": title,
+        "body_md": "Seen on a **marketplace**.",
+        "category": "online_listing",
+        "marketplace": "AliExpress",
+        "infringement": "counterfeit",
+        "confidence": "probable",
+        "reliability": "B",
+        "tlp": Tlp.amber,
+        "recipients": "",
+        "indicator_kind": ["listing_url", "phone"],
+        "indicator_value": ["https://www.aliexpress.com/item/1005001234567.html", "+8613800138000"],
+    }
+
+
 # What each form sends: valid data, so an allowed request really does the thing.
-FORMS: dict[tuple[str, str], Callable[[Target], dict[str, str]]] = {
+FORMS: dict[tuple[str, str], Callable[[Target], Mapping[str, str | list[str]]]] = {
     ("POST", "/login"): lambda t: {"email": f"someone@{t.domain}", "next": "/"},
     ("POST", "/logout"): lambda t: {},
     ("POST", "/brands/{slug}/people"): lambda t: {
@@ -223,6 +332,25 @@ FORMS: dict[tuple[str, str], Callable[[Target], dict[str, str]]] = {
     ("POST", "/brands/{slug}/sessions/{session_id}/end"): lambda t: {},
     ("POST", "/brands/{slug}/people/{person_id}/sign-out"): lambda t: {},
     ("POST", "/brands/{slug}/sessions/end-all"): lambda t: {},
+    ("POST", "/groups/{slug}/intel"): lambda t: _report_form("Posted by the matrix"),
+    ("POST", "/intel/{report_id}/edit"): lambda t: _report_form("Edited by the matrix"),
+    ("POST", "/intel/{report_id}/status"): lambda t: {
+        "status": Status.verified,
+        "note": "Checked by the matrix.",
+    },
+    ("POST", "/intel/{report_id}/comments"): lambda t: {"body": "Commented by the matrix."},
+    ("POST", "/intel/{report_id}/sightings"): lambda t: {
+        "kind": SightingKind.seen,
+        "note": "Seen by the matrix.",
+    },
+    ("POST", "/intel/{report_id}/sightings/withdraw"): lambda t: {},
+    ("POST", "/intel/{report_id}/follow"): lambda t: {},
+    ("POST", "/notifications/read"): lambda t: {},
+    ("POST", "/intel/{report_id}/evidence"): lambda t: {},  # and FILES
+    ("POST", "/intel/{report_id}/hide"): lambda t: {"reason": "Hidden by the matrix."},
+    ("POST", "/intel/{report_id}/unhide"): lambda t: {},
+    ("POST", "/intel/{report_id}/pin"): lambda t: {"pinned": "1"},
+    ("POST", "/intel/{report_id}/merge"): lambda t: {"into": str(t.kept.id)},
 }
 
 
@@ -258,6 +386,27 @@ def _session_ended(db: Session, t: Target) -> bool:
     web_session = db.get(WebSession, t.web_session.id)
     assert web_session is not None
     return web_session.revoked_at is not None
+
+
+def _fresh(db: Session, report: IntelReport) -> IntelReport:
+    fresh = db.get(IntelReport, report.id)
+    assert fresh is not None
+    return fresh
+
+
+def _report(db: Session, t: Target) -> IntelReport:
+    return _fresh(db, t.report)
+
+
+def _report_posted(db: Session, t: Target) -> bool:
+    return (
+        db.exec(
+            select(IntelReport).where(
+                IntelReport.group_id == t.group.id, IntelReport.title == "Posted by the matrix"
+            )
+        ).first()
+        is not None
+    )
 
 
 # What each form changes; checked to have happened when allowed and not when refused.
@@ -319,6 +468,61 @@ EFFECTS: dict[tuple[str, str], Callable[[Session, Target], bool]] = {
     ("POST", "/brands/{slug}/sessions/{session_id}/end"): _session_ended,
     ("POST", "/brands/{slug}/people/{person_id}/sign-out"): _session_ended,
     ("POST", "/brands/{slug}/sessions/end-all"): _session_ended,
+    ("POST", "/groups/{slug}/intel"): _report_posted,
+    ("POST", "/intel/{report_id}/edit"): lambda db, t: (
+        _report(db, t).title == "Edited by the matrix" and _report(db, t).version == 2
+    ),
+    ("POST", "/intel/{report_id}/status"): lambda db, t: _report(db, t).status == Status.verified,
+    ("POST", "/intel/{report_id}/comments"): lambda db, t: (
+        db.exec(
+            select(Comment).where(
+                Comment.report_id == t.report.id, Comment.body_md == "Commented by the matrix."
+            )
+        ).first()
+        is not None
+    ),
+    ("POST", "/intel/{report_id}/sightings"): lambda db, t: (
+        db.exec(
+            select(Sighting).where(
+                Sighting.report_id == t.report.id, Sighting.note == "Seen by the matrix."
+            )
+        ).first()
+        is not None
+    ),
+    # The fixture marked the report twice: by its own brand and by the secretariat.
+    ("POST", "/intel/{report_id}/sightings/withdraw"): lambda db, t: (
+        len(db.exec(select(Sighting).where(Sighting.report_id == t.report.id)).all()) < 2
+    ),
+    ("POST", "/intel/{report_id}/follow"): lambda db, t: (
+        db.exec(select(Follow).where(Follow.report_id == t.report.id)).first() is not None
+    ),
+    ("POST", "/intel/{report_id}/evidence"): lambda db, t: (
+        db.exec(
+            select(Evidence).where(
+                Evidence.report_id == t.report.id, Evidence.filename == "matrix.png"
+            )
+        ).first()
+        is not None
+    ),
+    ("POST", "/intel/{report_id}/hide"): lambda db, t: (
+        _report(db, t).hidden_reason == "Hidden by the matrix."
+    ),
+    ("POST", "/intel/{report_id}/unhide"): lambda db, t: _fresh(db, t.hidden).hidden_reason == "",
+    ("POST", "/intel/{report_id}/pin"): lambda db, t: _report(db, t).pinned,
+    ("POST", "/intel/{report_id}/merge"): lambda db, t: _report(db, t).merged_into_id == t.kept.id,
+    # The fixture left everyone an unread notification.
+    ("POST", "/notifications/read"): lambda db, t: (
+        db.exec(select(Notification).where(col(Notification.read_at).is_not(None))).first()
+        is not None
+    ),
+}
+
+
+# Files some forms send with their data.
+FILES: dict[tuple[str, str], Callable[[Target], dict[str, tuple[str, bytes, str]]]] = {
+    ("POST", "/intel/{report_id}/evidence"): lambda t: {
+        "evidence_files": ("matrix.png", picture("matrix"), "image/png")
+    },
 }
 
 # Forms whose effect is only what the person is told: (page they land on, what it says).
@@ -350,7 +554,30 @@ def _sign_in_things(
 
 
 @pytest.fixture
-def targets(db: Session, world: World, settings: Settings) -> dict[str, Target]:
+def upload_settings(app: FastAPI, settings: Settings, tmp_path: Path) -> Settings:
+    """The app's settings, with evidence files stored in this test's own directory."""
+    return uploads_in(app, settings, tmp_path)
+
+
+def _attached(db: Session, settings: Settings, report: IntelReport) -> Evidence:
+    author = db.get(Person, report.author_id)
+    assert author is not None
+    upload = evidence.Upload("seen.png", picture("seen"))
+    actor = actor_of(db, author)
+    (item,) = evidence.attach(db, settings, actor, report, [evidence.check(settings, upload)])
+    db.flush()
+    return item
+
+
+def _hidden(report: IntelReport) -> IntelReport:
+    report.hidden_reason = "Hidden by a coordinator for the matrix."
+    return report
+
+
+@pytest.fixture
+def targets(
+    db: Session, world: World, settings: Settings, upload_settings: Settings
+) -> dict[str, Target]:
     """The apparel side (brand A) and the toys side (brand C) of the world."""
     newcomer = factories.make_brand(db, "newcomer-t", name="Newcomer")
     newcomer_admin = factories.make_person(db, newcomer, Role.brand_admin, name="Nell Admin")
@@ -362,6 +589,10 @@ def targets(db: Session, world: World, settings: Settings) -> dict[str, Target]:
     toys_standby, toys_live, toys_session = _sign_in_things(
         db, settings, world.brand_c, world.member_c
     )
+    apparel_report = make_report(
+        db, world.member_a, world.apparel, Tlp.amber, "Apparel matrix report"
+    )
+    toys_report = make_report(db, world.member_c, world.toys, Tlp.amber, "Toys matrix report")
     apparel = Target(
         brand=world.brand_a,
         domain="brand-a.example",
@@ -375,6 +606,10 @@ def targets(db: Session, world: World, settings: Settings) -> dict[str, Target]:
         standby=apparel_standby,
         live=apparel_live,
         web_session=apparel_session,
+        report=apparel_report,
+        evidence=_attached(db, upload_settings, apparel_report),
+        kept=make_report(db, world.member_a, world.apparel, Tlp.amber, "Apparel kept report"),
+        hidden=_hidden(make_report(db, world.member_a, world.apparel, Tlp.amber, "Hidden one")),
     )
     toys = Target(
         brand=world.brand_c,
@@ -389,9 +624,39 @@ def targets(db: Session, world: World, settings: Settings) -> dict[str, Target]:
         standby=toys_standby,
         live=toys_live,
         web_session=toys_session,
+        report=toys_report,
+        evidence=_attached(db, upload_settings, toys_report),
+        kept=make_report(db, world.member_c, world.toys, Tlp.amber, "Toys kept report"),
+        hidden=_hidden(make_report(db, world.member_c, world.toys, Tlp.amber, "Hidden two")),
     )
+    for target in (apparel, toys):
+        _discussed(db, target, world.coordinator)
+    people = (world.member_a, world.admin_a, world.admin_c, world.coordinator, world.alliance_admin)
+    for person in people:
+        db.add(Notification(person_id=person.id or 0, kind="test", text="Left by the fixture."))
     db.commit()
     return {"apparel": apparel, "toys": toys}
+
+
+def _discussed(db: Session, target: Target, secretariat_person: Person) -> None:
+    """The target's report, disputed by its own brand and seen by the secretariat."""
+    report_id = target.report.id or 0
+    db.add(
+        Sighting(
+            report_id=report_id,
+            brand_id=target.brand.id or 0,
+            person_id=target.person.id or 0,
+            kind=SightingKind.disputed,
+        )
+    )
+    db.add(
+        Sighting(
+            report_id=report_id,
+            brand_id=secretariat_person.brand_id,
+            person_id=secretariat_person.id or 0,
+        )
+    )
+    db.flush()
 
 
 # Who asks, and on which side of the world, for each role of the matrix.
@@ -460,7 +725,8 @@ def test_route_answers_role(
     if method == "GET":
         response = browser.get(url)
     else:
-        response = browser.request(method, url, data=FORMS[(method, path)](target))
+        files = FILES[(method, path)](target) if (method, path) in FILES else None
+        response = browser.request(method, url, data=FORMS[(method, path)](target), files=files)
     _check_answer(answer, method, url, response.status_code, response.headers.get("location", ""))
     if effect is not None:
         db.expire_all()

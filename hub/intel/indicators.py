@@ -17,22 +17,35 @@ TRACKING_PARAMS = re.compile(
     re.IGNORECASE,
 )
 
+# A marketplace's country domains: .com, .de, .co.uk, .com.br and the like.
+_TLD = r"(?:com|co|[a-z]{2})(?:\.[a-z]{2})?"
+
+
+def _on(host: str, rest: str = "") -> re.Pattern[str]:
+    """A URL shape on the marketplace's own host (or a subdomain of it), so a lookalike
+    such as myaliexpress.com or amazon.shop.example is not taken for the marketplace."""
+    return re.compile(rf"^https://(?:[a-z0-9-]+\.)*{host}(?=[/?]|$){rest}")
+
+
 # Marketplace URL shapes whose item or shop id identifies a listing better than the URL.
 MARKETPLACE_IDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"aliexpress\.[a-z.]+/item/(?:[^/]*?)(\d{6,})\.html"), "aliexpress:item:{0}"),
-    (re.compile(r"aliexpress\.[a-z.]+/store/(\d+)"), "aliexpress:store:{0}"),
-    (re.compile(r"amazon\.[a-z.]+/(?:.*/)?(?:dp|gp/product)/([a-z0-9]{10})"), "amazon:asin:{0}"),
-    (re.compile(r"ebay\.[a-z.]+/itm/(?:[^/?]*/)?(\d{9,})"), "ebay:item:{0}"),
-    (re.compile(r"etsy\.com/(?:[a-z-]+/)?listing/(\d+)"), "etsy:listing:{0}"),
-    (re.compile(r"temu\.com/.*-g-(\d+)\.html"), "temu:item:{0}"),
-    (re.compile(r"shopee\.[a-z.]+/.*-i\.(\d+)\.(\d+)"), "shopee:item:{0}.{1}"),
-    (re.compile(r"dhgate\.com/product/.*?/(\d+)\.html"), "dhgate:item:{0}"),
+    (_on(rf"aliexpress\.{_TLD}", r"/item/(?:[^/]*?)(\d{6,})\.html"), "aliexpress:item:{0}"),
+    (_on(rf"aliexpress\.{_TLD}", r"/store/(\d+)"), "aliexpress:store:{0}"),
     (
-        re.compile(r"(?:item\.taobao\.com|detail\.tmall\.com)/item\.htm\?(?:.*&)?id=(\d+)"),
+        _on(rf"amazon\.{_TLD}", r"/(?:.*/)?(?:dp|gp/product)/([a-z0-9]{10})"),
+        "amazon:asin:{0}",
+    ),
+    (_on(rf"ebay\.{_TLD}", r"/itm/(?:[^/?]*/)?(\d{9,})"), "ebay:item:{0}"),
+    (_on(r"etsy\.com", r"/(?:[a-z-]+/)?listing/(\d+)"), "etsy:listing:{0}"),
+    (_on(r"temu\.com", r"/.*-g-(\d+)\.html"), "temu:item:{0}"),
+    (_on(rf"shopee\.{_TLD}", r"/.*-i\.(\d+)\.(\d+)"), "shopee:item:{0}.{1}"),
+    (_on(r"dhgate\.com", r"/product/.*?/(\d+)\.html"), "dhgate:item:{0}"),
+    (
+        _on(r"(?:item\.taobao|detail\.tmall)\.com", r"/item\.htm\?(?:.*&)?id=(\d+)"),
         "taobao:item:{0}",
     ),
-    (re.compile(r"shop(\d+)\.taobao\.com"), "taobao:shop:{0}"),
-    (re.compile(r"mercadolibre\.[a-z.]+/(ml[a-z]-?\d+)"), "mercadolibre:item:{0}"),
+    (_on(r"shop(\d+)\.taobao\.com"), "taobao:shop:{0}"),
+    (_on(rf"mercadolibre\.{_TLD}", r"/(ml[a-z]-?\d+)"), "mercadolibre:item:{0}"),
 ]
 
 IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
@@ -64,7 +77,10 @@ def normalise(kind: str, value: str) -> str:
 
 
 def _words(value: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", value.casefold()).split())
+    words = " ".join(re.sub(r"[^\w\s]", " ", value.casefold()).split())
+    # A value of symbols only ("★★★") keeps its symbols rather than becoming "", which
+    # would match every other such value.
+    return words or " ".join(value.casefold().split())
 
 
 def _host(host: str) -> str:
@@ -108,7 +124,11 @@ def _phone(value: str) -> str:
             f"'{value}' is not a phone number we can read: write it with its country code, "
             "like +86 138 0013 8000."
         ) from error
-    if not phonenumbers.is_possible_number(number):
+    # A number possible only locally (no area code, e.g. +44 1234) identifies nobody.
+    if (
+        phonenumbers.is_possible_number_with_reason(number)
+        != phonenumbers.ValidationResult.IS_POSSIBLE
+    ):
         raise Invalid(f"'{value}' has the wrong number of digits for a phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

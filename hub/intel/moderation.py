@@ -1,13 +1,14 @@
 """What a working group's coordinators do to its board: hide a report (its author is told
 why), pin one to the top, and merge duplicates into one report."""
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from hub import audit
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel import search_index
+from hub.intel.correlation import actor_of, can_see
 from hub.intel.models import IntelReport, Notification
-from hub.policy import Action, Actor, ensure
+from hub.policy import Action, Actor, ensure, visible_intel
 
 
 def _tell_author(session: Session, report: IntelReport, text: str) -> None:
@@ -63,16 +64,19 @@ def merge(session: Session, actor: Actor, duplicate: IntelReport, into_id: int) 
     """Fold a duplicate into another report of the same group: it leaves the board and its
     page leads to the kept report; nothing of it is deleted."""
     ensure(actor, Action.moderate_group, duplicate.group_id)
-    target = session.get(IntelReport, into_id)
+    # Only into a report the coordinator may read: nobody learns of a report through a merge.
+    target = session.exec(
+        select(IntelReport).where(IntelReport.id == into_id, visible_intel(actor))
+    ).first()
     if target is None or target.group_id != duplicate.group_id:
         raise NotFound("Merge into a report of the same working group: that one is not.")
     if target.id == duplicate.id or target.merged_into_id is not None:
         raise Conflict("A report cannot be merged into itself or into a merged report.")
     duplicate.merged_into_id = target.id
     session.add(duplicate)
-    _tell_author(
-        session, duplicate, f"Your report “{duplicate.title}” was merged into “{target.title}”."
-    )
+    author = actor_of(session, duplicate.author_id)
+    kept = f"“{target.title}”" if author and can_see(session, author, target) else "another report"
+    _tell_author(session, duplicate, f"Your report “{duplicate.title}” was merged into {kept}.")
     search_index.reindex(session, duplicate.id or 0)
     audit.record(
         session,

@@ -344,13 +344,17 @@ def report_page_response(
             "can_edit": can(actor, Action.edit_report, report),
             "can_change_status": can(actor, Action.change_report_status, report),
             "can_moderate": can(actor, Action.moderate_group, report.group_id),
-            "merged_into": session.get(IntelReport, report.merged_into_id)
-            if report.merged_into_id
-            else None,
+            "merged_into": _kept_report(session, actor, report),
             **LABELS,
         },
         status_code=422 if errors else 200,
     )
+
+
+def _kept_report(session: SessionDep, actor: Actor, report: IntelReport) -> IntelReport | None:
+    """The report a duplicate was merged into, named only to those who may read it."""
+    kept = session.get(IntelReport, report.merged_into_id) if report.merged_into_id else None
+    return kept if kept is not None and correlation.can_see(session, actor, kept) else None
 
 
 @router.get("/intel/search")

@@ -108,9 +108,12 @@ def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub) -> No
     for group in case.groups:
         expect(page.locator("ul.cards").get_by_role("link", name=group.name)).to_be_visible()
 
-    # A working group page, then the brand's profile, then back to the dashboard.
+    # A group's board, its about page, then the brand's profile, then the dashboard.
     group = case.groups[0]
     page.locator("ul.cards").get_by_role("link", name=group.name).click()
+    expect(page).to_have_url(re.compile(rf"/groups/{group.slug}/intel$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(group.name)
+    page.get_by_role("link", name=group.name).first.click()
     expect(page).to_have_url(re.compile(rf"/groups/{group.slug}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(group.name)
     expect(page.get_by_text("Your brand is a member")).to_be_visible()
