@@ -1,8 +1,8 @@
 """Rendering pages and htmx fragments, flash messages, and the CSRF token."""
 
 import secrets
-from functools import lru_cache
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
