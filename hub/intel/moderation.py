@@ -39,6 +39,8 @@ def hide(session: Session, actor: Actor, report: IntelReport, reason: str) -> No
 
 def unhide(session: Session, actor: Actor, report: IntelReport) -> None:
     ensure(actor, Action.moderate_group, report.group_id)
+    if not report.is_hidden:
+        return
     report.hidden_reason = ""
     session.add(report)
     _tell_author(session, report, f"Your report “{report.title}” is shown on the board again.")

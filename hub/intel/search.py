@@ -18,6 +18,7 @@ RESULT_LIMIT = 50
 # Markers the database puts around matches; replaced by <mark> after escaping the text.
 OPEN, CLOSE = "\x02", "\x03"
 WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
+PG_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # the parts the index also holds
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,10 @@ def search(
     session: Session, actor: Actor, query: str, filters: BoardFilters, group_id: int | None = None
 ) -> list[Hit]:
     """Matches of every word (prefix match on the last), visible reports only, best first."""
-    terms = _terms(query)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    terms = PG_WORD.findall(query)[:12] if postgres else _terms(query)
     if not terms:
         return []
-    postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         tsquery = " & ".join(
             f"{_pg_quote(t)}:*" if i == len(terms) - 1 else _pg_quote(t)
@@ -69,7 +70,7 @@ def search(
         .join(found, found.c.report_id == IntelReport.id)
         .join(Brand, col(Brand.id) == IntelReport.brand_id)
         .join(Person, col(Person.id) == IntelReport.author_id)
-        .where(visible_intel(actor))
+        .where(visible_intel(actor), col(IntelReport.merged_into_id).is_(None))
     )
     statement = apply_filters(statement, group_id, filters)
     # bm25 is lower for better matches; ts_rank is higher.

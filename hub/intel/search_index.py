@@ -32,7 +32,9 @@ def reindex(session: Session, report_id: int) -> None:
         session.execute(
             text(
                 "INSERT INTO intel_search (report_id, content, document) VALUES (:id, :content, "
-                "setweight(to_tsvector('simple', :title), 'A') || to_tsvector('simple', :rest))"
+                "setweight(to_tsvector('simple', :title), 'A') || to_tsvector('simple', :rest) || "
+                # PostgreSQL keeps e-mails, hosts and +numbers whole; their parts count too.
+                "to_tsvector('simple', regexp_replace(:rest, '[^[:alnum:]]+', ' ', 'g')))"
             ),
             {
                 "id": report_id,
