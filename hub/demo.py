@@ -574,7 +574,7 @@ def load_demo_data(session: Session, settings: Settings) -> None:
     else:
         _Loader(session, settings).load()
         session.commit()
-    load_demo_reports(session)
+    load_demo_reports(session, settings)
 
 
 def _group_slugs() -> list[str]:

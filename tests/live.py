@@ -65,6 +65,7 @@ def live_hub(
         secret_key=LIVE_SECRET,
         database_url=database_url,
         base_url=base_url,
+        upload_dir=str(tmp_dir / "uploads"),
     )
     engine = make_engine(settings)
     upgrade_database(engine)
@@ -76,6 +77,7 @@ def live_hub(
         "HUB_SECRET_KEY": LIVE_SECRET,
         "HUB_DATABASE_URL": database_url,
         "HUB_BASE_URL": base_url,
+        "HUB_UPLOAD_DIR": settings.upload_dir,
         **(extra_env or {}),
     }
     log_path = tmp_dir / f"hub-{port}.log"

@@ -8,7 +8,7 @@ from hub.config import Settings
 from hub.db import make_engine, upgrade_database
 from hub.demo import load_demo_data
 from hub.groups.models import Coordinator, GroupMembership, WorkingGroup
-from hub.intel.models import Indicator, IntelReport
+from hub.intel.models import Evidence, Indicator, IntelReport
 from hub.members.models import Brand, OrgKind, Person, Role
 from tests.databases import throwaway_database
 
@@ -20,7 +20,7 @@ def _count(session: Session, model: type) -> int:
 def test_demo_data_is_complete_and_idempotent(tmp_path: Path) -> None:
     """Twelve groups, ~30 brands from 10+ countries, every role, reports that correlate."""
     with throwaway_database(tmp_path) as url:
-        settings = Settings(database_url=url)
+        settings = Settings(database_url=url, upload_dir=str(tmp_path / "uploads"))
         engine = make_engine(settings)
         try:
             upgrade_database(engine)
@@ -50,6 +50,11 @@ def test_demo_data_is_complete_and_idempotent(tmp_path: Path) -> None:
                 assert all(1 <= n <= 3 for _, n in per_brand)
 
                 assert counts["IntelReport"] >= 200
+                photos = session.exec(select(Evidence)).all()
+                assert len(photos) >= 30
+                assert all(
+                    (tmp_path / "uploads" / p.sha256[:2] / p.sha256).is_file() for p in photos
+                )
                 shared = session.exec(
                     select(Indicator.normalised)
                     .join(IntelReport, col(IntelReport.id) == Indicator.report_id)

@@ -3,20 +3,24 @@ indicators correlate across brands, as real counterfeit networks do. Every shop,
 and address is invented: domains are reserved `.example` names, phones are from the UK's
 range reserved for fiction, payment accounts use the non-existent country code XX."""
 
+import io
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from PIL import Image, ImageDraw
 from sqlmodel import Session, col, func, select
 
 from hub.clock import utcnow
+from hub.config import Settings
 from hub.groups.models import GroupMembership, WorkingGroup
-from hub.intel import search_index
+from hub.intel import evidence, search_index
 from hub.intel.indicators import normalise
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import (
     Category,
     Confidence,
+    Evidence,
     Indicator,
     IndicatorKind,
     Infringement,
@@ -113,7 +117,7 @@ def _network(rng: random.Random, index: int) -> dict[str, str]:
     }
 
 
-def load_demo_reports(session: Session) -> None:
+def load_demo_reports(session: Session, settings: Settings) -> None:
     """Add the demo reports once; a database that has reports is left alone."""
     if session.exec(select(func.count()).select_from(IntelReport)).one() > 0:
         return
@@ -142,8 +146,11 @@ def load_demo_reports(session: Session) -> None:
             created = now - timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 1440))
             planned.append((created, group, person, brand, network, authors))
     # Inserted oldest first, so ids follow time as they do when people post.
-    for created, group, person, brand, network, authors in sorted(planned, key=lambda p: p[0]):
-        _add_report(session, rng, group, person, brand, network, authors, created)
+    ordered = sorted(planned, key=lambda p: p[0])
+    for number, (created, group, person, brand, network, authors) in enumerate(ordered):
+        report = _add_report(session, rng, group, person, brand, network, authors, created)
+        if number % 6 == 0:
+            _add_photo(session, settings, rng, report, person)
     session.flush()
     search_index.reindex_all(session)
     session.commit()
@@ -158,7 +165,7 @@ def _add_report(
     network: dict[str, str],
     authors: Sequence[tuple[Person, Brand]],
     created: datetime,
-) -> None:
+) -> IntelReport:
     product = rng.choice(PRODUCTS.get(group.slug, ["goods"]))
     marketplace = rng.choice(MARKETPLACES)
     shop = network[IndicatorKind.shop_name]
@@ -239,3 +246,38 @@ def _add_report(
         )
         previous = status
     report.status = previous
+    return report
+
+
+def _add_photo(
+    session: Session, settings: Settings, rng: random.Random, report: IntelReport, person: Person
+) -> None:
+    """A generated stand-in for a test-buy photo or a listing screenshot."""
+    colour = (rng.randint(120, 220), rng.randint(60, 160), rng.randint(40, 140))
+    image = Image.new("RGB", (960, 640), colour)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 920, 600), outline=(255, 255, 255), width=6)
+    draw.text((80, 90), "DEMO EVIDENCE", fill=(255, 255, 255), font_size=64)
+    draw.text((80, 200), report.title[:48], fill=(255, 255, 255), font_size=32)
+    draw.text(
+        (80, 520), f"photographed {report.created_at:%d %b %Y}", fill=(255, 255, 255), font_size=28
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    checked = evidence.check(
+        settings, evidence.Upload(f"test-buy-{report.id}.jpg", buffer.getvalue())
+    )
+    evidence.store(settings, checked)
+    session.add(
+        Evidence(
+            report_id=report.id or 0,
+            sha256=checked.sha256,
+            filename=checked.upload.filename,
+            content_type=checked.content_type,
+            size=len(checked.upload.data),
+            width=checked.width,
+            height=checked.height,
+            uploaded_by_id=person.id or 0,
+            uploaded_at=report.created_at,
+        )
+    )

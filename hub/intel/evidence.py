@@ -100,7 +100,7 @@ def stored_path(settings: Settings, sha256: str, thumbnail: bool = False) -> Pat
     return Path(settings.upload_dir) / sha256[:2] / f"{sha256}{suffix}"
 
 
-def _store(settings: Settings, checked: Checked) -> None:
+def store(settings: Settings, checked: Checked) -> None:
     path = stored_path(settings, checked.sha256)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -127,7 +127,7 @@ def attach(
     The caller commits, so evidence and its report are saved together."""
     added: list[Evidence] = []
     for checked in files:
-        _store(settings, checked)
+        store(settings, checked)
         evidence = Evidence(
             report_id=report.id or 0,
             sha256=checked.sha256,
