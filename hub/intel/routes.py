@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 from sqlmodel import col, select
 
@@ -58,25 +58,7 @@ Text = Annotated[str, Form()]
 TextList = Annotated[list[str] | None, Form()]
 
 
-def _filters(
-    category: str,
-    marketplace: str,
-    status: str,
-    tlp: str,
-    brand: str,
-    since: date | None,
-    until: date | None,
-    before: int | None,
-) -> service.BoardFilters:
-    return service.BoardFilters(category, marketplace, status, tlp, brand, since, until, before)
-
-
-@router.get("/groups/{slug}/intel")
-def board(
-    slug: str,
-    request: Request,
-    session: SessionDep,
-    actor: CurrentActor,
+def board_filters(
     category: str = "",
     marketplace: str = "",
     status: str = "",
@@ -85,20 +67,35 @@ def board(
     since: Annotated[date | None, Query()] = None,
     until: Annotated[date | None, Query()] = None,
     before: int | None = None,
+) -> service.BoardFilters:
+    """The board's filters from the query string, for the board, search and exports."""
+    return service.BoardFilters(category, marketplace, status, tlp, brand, since, until, before)
+
+
+Filters = Annotated[service.BoardFilters, Depends(board_filters)]
+
+
+def filters_query(filters: service.BoardFilters, **extra: object) -> str:
+    """The query string that reproduces these filters (for "older" links)."""
+    values = {
+        "category": filters.category,
+        "marketplace": filters.marketplace,
+        "status": filters.status,
+        "tlp": filters.tlp,
+        "brand": filters.brand,
+        "since": filters.since or "",
+        "until": filters.until or "",
+        **extra,
+    }
+    return urlencode({key: value for key, value in values.items() if value})
+
+
+@router.get("/groups/{slug}/intel")
+def board(
+    slug: str, request: Request, session: SessionDep, actor: CurrentActor, filters: Filters
 ) -> Response:
     group = groups.get_group(session, slug)
-    filters = _filters(category, marketplace, status, tlp, brand, since, until, before)
     page = service.board_page(session, actor, group, filters)
-    kept = {
-        "category": category,
-        "marketplace": marketplace,
-        "status": status,
-        "tlp": tlp,
-        "brand": brand,
-        "since": since or "",
-        "until": until or "",
-    }
-    older = {key: value for key, value in kept.items() if value} | {"before": page.next_before}
     return render(
         request,
         "intel/board.html",
@@ -107,10 +104,11 @@ def board(
             "page": page,
             "filters": filters,
             "can_post": can(actor, Action.post_intel, group.id),
-            "older_url": f"/groups/{group.slug}/intel?{urlencode(older)}",
+            "older_url": f"/groups/{group.slug}/intel?"
+            + filters_query(filters, before=page.next_before),
             **LABELS,
         },
-        block="items" if before else "results",
+        block="items" if filters.before else "results",
     )
 
 
@@ -137,21 +135,22 @@ def _form_page(
     )
 
 
-def _form_from(
-    title: str,
-    body_md: str,
-    category: str,
-    marketplace: str,
-    brands_affected: str,
-    products_affected: str,
-    infringement: str,
-    confidence: str,
-    reliability: str,
-    tlp: str,
-    recipients: str,
-    indicator_kind: list[str] | None,
-    indicator_value: list[str] | None,
+def report_form(
+    title: Text = "",
+    body_md: Text = "",
+    category: Text = "",
+    marketplace: Text = "",
+    brands_affected: Text = "",
+    products_affected: Text = "",
+    infringement: Text = "",
+    confidence: Text = "",
+    reliability: Text = "",
+    tlp: Text = "",
+    recipients: Text = "",
+    indicator_kind: TextList = None,
+    indicator_value: TextList = None,
 ) -> service.ReportForm:
+    """The report form as posted; indicator rows left empty are dropped."""
     kinds, values = indicator_kind or [], indicator_value or []
     pairs = [(kind, value) for kind, value in zip(kinds, values, strict=False) if value.strip()]
     return service.ReportForm(
@@ -170,6 +169,9 @@ def _form_from(
     )
 
 
+PostedReport = Annotated[service.ReportForm, Depends(report_form)]
+
+
 def _download(body: str, media_type: str, filename: str) -> Response:
     return Response(
         body,
@@ -184,16 +186,9 @@ def board_csv(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
-    category: str = "",
-    marketplace: str = "",
-    status: str = "",
-    tlp: str = "",
-    brand: str = "",
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    filters: Filters,
 ) -> Response:
     group = groups.get_group(session, slug)
-    filters = _filters(category, marketplace, status, tlp, brand, since, until, None)
     ids = service.matching_ids(session, actor, group.id, filters, exports.EXPORT_LIMIT)
     reports = exports.visible_reports(session, actor, ids)
     settings: Settings = request.app.state.settings
@@ -207,16 +202,9 @@ def board_stix(
     slug: str,
     session: SessionDep,
     actor: CurrentActor,
-    category: str = "",
-    marketplace: str = "",
-    status: str = "",
-    tlp: str = "",
-    brand: str = "",
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    filters: Filters,
 ) -> Response:
     group = groups.get_group(session, slug)
-    filters = _filters(category, marketplace, status, tlp, brand, since, until, None)
     ids = service.matching_ids(session, actor, group.id, filters, exports.EXPORT_LIMIT)
     reports = exports.visible_reports(session, actor, ids)
     return _download(
@@ -243,37 +231,10 @@ def post_report(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
-    title: Text = "",
-    body_md: Text = "",
-    category: Text = "",
-    marketplace: Text = "",
-    brands_affected: Text = "",
-    products_affected: Text = "",
-    infringement: Text = "",
-    confidence: Text = "",
-    reliability: Text = "",
-    tlp: Text = "",
-    recipients: Text = "",
-    indicator_kind: TextList = None,
-    indicator_value: TextList = None,
+    form: PostedReport,
     evidence_files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     group = groups.get_group(session, slug)
-    form = _form_from(
-        title,
-        body_md,
-        category,
-        marketplace,
-        brands_affected,
-        products_affected,
-        infringement,
-        confidence,
-        reliability,
-        tlp,
-        recipients,
-        indicator_kind,
-        indicator_value,
-    )
     settings: Settings = request.app.state.settings
     try:
         files = evidence.check_all(settings, read_uploads(settings, evidence_files))
@@ -362,18 +323,11 @@ def search_page(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
+    filters: Filters,
     q: str = "",
     group: str = "",
-    category: str = "",
-    marketplace: str = "",
-    status: str = "",
-    tlp: str = "",
-    brand: str = "",
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
 ) -> Response:
     """Search every board the reader can see, with the boards' filters."""
-    filters = _filters(category, marketplace, status, tlp, brand, since, until, None)
     chosen = groups.get_group(session, group) if group else None
     hits = search.search(session, actor, q, filters, chosen.id if chosen else None)
     return render(
@@ -396,17 +350,10 @@ def search_csv(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
+    filters: Filters,
     q: str = "",
     group: str = "",
-    category: str = "",
-    marketplace: str = "",
-    status: str = "",
-    tlp: str = "",
-    brand: str = "",
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
 ) -> Response:
-    filters = _filters(category, marketplace, status, tlp, brand, since, until, None)
     chosen = groups.get_group(session, group) if group else None
     hits = search.search(session, actor, q, filters, chosen.id if chosen else None)
     reports = exports.visible_reports(session, actor, [h.report.id or 0 for h in hits])
@@ -453,38 +400,11 @@ def edit(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
-    title: Text = "",
-    body_md: Text = "",
-    category: Text = "",
-    marketplace: Text = "",
-    brands_affected: Text = "",
-    products_affected: Text = "",
-    infringement: Text = "",
-    confidence: Text = "",
-    reliability: Text = "",
-    tlp: Text = "",
-    recipients: Text = "",
-    indicator_kind: TextList = None,
-    indicator_value: TextList = None,
+    form: PostedReport,
 ) -> Response:
     report = service.get_visible(session, actor, report_id)
     group = session.get(WorkingGroup, report.group_id)
     assert group is not None
-    form = _form_from(
-        title,
-        body_md,
-        category,
-        marketplace,
-        brands_affected,
-        products_affected,
-        infringement,
-        confidence,
-        reliability,
-        tlp,
-        recipients,
-        indicator_kind,
-        indicator_value,
-    )
     try:
         service.update_report(session, actor, report, form)
     except InvalidForm as invalid:
