@@ -11,13 +11,13 @@ from hub.intel.models import (
     Follow,
     Indicator,
     IntelReport,
-    Notification,
     ReportRecipient,
     ReportVersion,
     Sighting,
     StatusChange,
 )
 from hub.members.models import Brand, BrandDomain, Person
+from hub.notify.models import Notification
 
 metadata = SQLModel.metadata
 

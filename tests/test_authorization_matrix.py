@@ -30,13 +30,13 @@ from hub.intel.models import (
     Evidence,
     Follow,
     IntelReport,
-    Notification,
     Sighting,
     SightingKind,
     Status,
     Tlp,
 )
 from hub.members.models import Brand, Person, Role
+from hub.notify.models import Notification
 from tests import factories
 from tests.conftest import TEST_CSRF, ClientAs, World, session_cookie
 from tests.intel.factories import actor_of, make_report, picture, uploads_in

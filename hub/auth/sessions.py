@@ -10,8 +10,8 @@ from hub.auth.models import WebSession
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.groups.models import Coordinator, GroupMembership
-from hub.intel.models import Notification
 from hub.members.models import Brand, Person
+from hub.notify.models import Notification
 from hub.policy import Actor
 
 # Writing last_seen_at on every request would turn each page view into a write.

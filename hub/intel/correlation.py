@@ -7,8 +7,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from hub.auth.sessions import load_actor
-from hub.intel.models import Indicator, IntelReport, Notification
+from hub.intel.models import Indicator, IntelReport
 from hub.members.models import Brand, Person
+from hub.notify.models import Notification
 from hub.policy import Actor, visible_intel
 
 

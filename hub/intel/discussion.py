@@ -11,8 +11,9 @@ from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel import search_index
 from hub.intel.correlation import actor_of, can_see
 from hub.intel.markdown import to_safe_html
-from hub.intel.models import Comment, Follow, IntelReport, Notification, Sighting, SightingKind
+from hub.intel.models import Comment, Follow, IntelReport, Sighting, SightingKind
 from hub.members.models import Brand, Person
+from hub.notify.models import Notification
 from hub.policy import Actor
 
 MENTION = re.compile(r"(?<![\w.])@([a-z0-9][a-z0-9._-]*[a-z0-9])", re.IGNORECASE)

@@ -7,7 +7,8 @@ from hub import audit
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel import search_index
 from hub.intel.correlation import actor_of, can_see
-from hub.intel.models import IntelReport, Notification
+from hub.intel.models import IntelReport
+from hub.notify.models import Notification
 from hub.policy import Action, Actor, ensure, visible_intel
 
 

@@ -3,7 +3,7 @@
 from sqlmodel import Session, col, func, select, update
 
 from hub.clock import utcnow
-from hub.intel.models import Notification
+from hub.notify.models import Notification
 from hub.policy import Actor
 
 PAGE_SIZE = 50

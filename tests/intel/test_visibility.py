@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 from hub.config import Settings
 from hub.intel import evidence, service
 from hub.intel.indicators import normalise
-from hub.intel.models import Evidence, IntelReport, Notification, Tlp
+from hub.intel.models import Evidence, IntelReport, Tlp
 from hub.members.models import Person
+from hub.notify.models import Notification
 from tests import factories
 from tests.conftest import ClientAs, World
 from tests.intel.factories import actor_of, make_report, picture, uploads_in
