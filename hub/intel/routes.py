@@ -35,7 +35,6 @@ from hub.intel.models import (
     IntelReport,
     ReportRecipient,
     ReportVersion,
-    StatusChange,
 )
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, can, ensure
@@ -276,12 +275,7 @@ def report_page_response(
         .where(ReportRecipient.report_id == report.id)
         .order_by(col(Person.name))
     ).all()
-    history = session.exec(
-        select(StatusChange, Person)
-        .join(Person, col(Person.id) == StatusChange.by_id)
-        .where(StatusChange.report_id == report.id)
-        .order_by(col(StatusChange.id))
-    ).all()
+    history = service.status_history(session, report)
     return render(
         request,
         "intel/report.html",
@@ -519,12 +513,7 @@ def printable(
 ) -> Response:
     """A plain page for a takedown notice's evidence pack: facts, indicators, files, history."""
     report = service.get_visible(session, actor, report_id)
-    history = session.exec(
-        select(StatusChange, Person)
-        .join(Person, col(Person.id) == StatusChange.by_id)
-        .where(StatusChange.report_id == report.id)
-        .order_by(col(StatusChange.id))
-    ).all()
+    history = service.status_history(session, report)
     return render(
         request,
         "intel/print.html",

@@ -353,6 +353,17 @@ def get_visible(session: Session, actor: Actor, report_id: int) -> IntelReport:
     return report
 
 
+def status_history(session: Session, report: IntelReport) -> list[tuple[StatusChange, Person]]:
+    """Every status change of a report, oldest first, with who made it."""
+    rows = session.exec(
+        select(StatusChange, Person)
+        .join(Person, col(Person.id) == StatusChange.by_id)
+        .where(StatusChange.report_id == report.id)
+        .order_by(col(StatusChange.id))
+    ).all()
+    return [(change, person) for change, person in rows]
+
+
 def indicators_of(session: Session, report: IntelReport) -> list[Indicator]:
     return list(
         session.exec(
