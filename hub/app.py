@@ -31,6 +31,8 @@ from hub.intel.routes import router as intel_router
 from hub.members.routes import router as members_router
 from hub.notify.routes import router as notify_router
 from hub.security import SecurityHeaders, authenticate, check_csrf
+from hub.testbuys.purchase_routes import router as purchase_router
+from hub.testbuys.routes import router as testbuys_router
 from hub.web import build_environment, is_fragment_request, render
 
 log = logging.getLogger("hub")
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         discussion_router,
         notify_router,
         admin_router,
+        purchase_router,  # before testbuys_router: /testbuys/personas is not a campaign id
+        testbuys_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

@@ -18,6 +18,17 @@ from hub.intel.models import (
 )
 from hub.members.models import Brand, BrandDomain, Person
 from hub.notify.models import Notification
+from hub.testbuys.models import (
+    Campaign,
+    CustodyEntry,
+    Persona,
+    Purchase,
+    PurchaseEvent,
+    PurchaseEvidence,
+    Signup,
+    SignupEvent,
+    SignupTarget,
+)
 
 metadata = SQLModel.metadata
 
@@ -44,5 +55,14 @@ __all__ = [
     "Person",
     "WebSession",
     "WorkingGroup",
+    "Campaign",
+    "CustodyEntry",
+    "Persona",
+    "Purchase",
+    "PurchaseEvent",
+    "PurchaseEvidence",
+    "Signup",
+    "SignupEvent",
+    "SignupTarget",
     "metadata",
 ]

@@ -15,6 +15,7 @@ from sqlmodel import col
 from hub.errors import Forbidden
 from hub.intel.models import IntelReport, ReportRecipient, Tlp
 from hub.members.models import OrgKind, Role
+from hub.testbuys.models import Campaign, CampaignStatus, Purchase
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class Action(StrEnum):
     change_report_status = "change-report-status"  # thing: IntelReport (already visible)
     add_evidence = "add-evidence"  # thing: IntelReport (already visible)
     moderate_group = "moderate-group"  # thing: group id
+    run_campaigns = "run-campaigns"  # thing: group id; test-buy campaigns, personas, purchases
+    sign_up_brand = "sign-up-brand"  # thing: group id; the actor's brand joins a campaign
+    examine_purchase = "examine-purchase"  # thing: PurchaseView; verdict, evidence, custody
     administer = "administer"  # the admin area at all
 
 
@@ -94,6 +98,14 @@ class BrandView:
 
     brand_id: int
     group_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class PurchaseView:
+    """What the rules need to know about a test purchase: whose it is, in which group."""
+
+    group_id: int
+    brand_id: int
 
 
 def _signed_in(actor: Actor, _thing: Any) -> bool:
@@ -146,6 +158,23 @@ def _authors_brand_or_coordinator(actor: Actor, report: Any) -> bool:
     return report.brand_id == actor.brand_id or report.group_id in actor.coordinated_group_ids
 
 
+def _runs_campaigns_of(actor: Actor, group_id: Any) -> bool:
+    return actor.is_alliance_admin or group_id in actor.coordinated_group_ids
+
+
+def _brand_admin_in(actor: Actor, group_id: Any) -> bool:
+    return actor.is_brand_admin and group_id in actor.group_ids
+
+
+def _purchase_people(actor: Actor, purchase: Any) -> bool:
+    """The campaign's runners, and the people of the brand the item was bought for (its
+    product experts give the verdict)."""
+    assert isinstance(purchase, PurchaseView)
+    return _runs_campaigns_of(actor, purchase.group_id) or (
+        actor.brand_id == purchase.brand_id and actor.brand_kind == OrgKind.brand
+    )
+
+
 RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.view_directory: _signed_in,
     Action.view_brand_people: _fellow_of,
@@ -164,6 +193,9 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.change_report_status: _authors_brand_or_coordinator,
     Action.add_evidence: _authors_brand_or_coordinator,
     Action.moderate_group: _coordinator_of,
+    Action.run_campaigns: _runs_campaigns_of,
+    Action.sign_up_brand: _brand_admin_in,
+    Action.examine_purchase: _purchase_people,
 }
 
 
@@ -222,3 +254,26 @@ def visible_intel(actor: Actor) -> ColumnElement[bool]:
     # A report hidden by a coordinator stays readable to its author and the coordinators.
     not_hidden = or_(col(report.hidden_reason) == "", coordinates)
     return or_(col(report.author_id) == actor.person_id, and_(by_marking, not_hidden))
+
+
+def visible_campaigns(actor: Actor) -> ColumnElement[bool]:
+    """Rows of Campaign the actor may see: every campaign of the groups they run, and the
+    published (not draft) campaigns of their brand's groups. Anything else is a 404."""
+    if actor.is_alliance_admin:
+        return true()
+    return or_(
+        _in(Campaign.group_id, actor.coordinated_group_ids),
+        and_(
+            _in(Campaign.group_id, actor.group_ids),
+            col(Campaign.status) != CampaignStatus.draft,
+        ),
+    )
+
+
+def visible_purchases(actor: Actor) -> ColumnElement[bool]:
+    """Rows of Purchase (joined with Campaign) the actor may see: all of a campaign they
+    run, and their own brand's. Other brands of the campaign see only counts."""
+    own = col(Purchase.brand_id) == actor.brand_id
+    if actor.is_alliance_admin:
+        return true()
+    return or_(_in(Campaign.group_id, actor.coordinated_group_ids), own)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi.responses import FileResponse
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session, col, select
 
@@ -93,6 +94,22 @@ def _image_size(
         raise refuse("the picture is too large to open safely.") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise refuse("the picture is damaged and cannot be read.") from error
+
+
+def file_response(
+    settings: Settings, sha256: str, content_type: str, filename: str, thumbnail: bool
+) -> FileResponse:
+    """A stored file for a reader the caller has checked: pictures open in the browser,
+    PDFs download, under the uploader's own name."""
+    path = stored_path(settings, sha256, thumbnail=thumbnail)
+    if not path.exists():
+        raise NotFound("The file is missing from the evidence store.")
+    if thumbnail:
+        return FileResponse(path, media_type="image/jpeg")
+    disposition = "inline" if content_type.startswith("image/") else "attachment"
+    return FileResponse(
+        path, media_type=content_type, filename=filename, content_disposition_type=disposition
+    )
 
 
 def stored_path(settings: Settings, sha256: str, thumbnail: bool = False) -> Path:

@@ -80,7 +80,7 @@ def to_csv(session: Session, reports: Sequence[IntelReport], base_url: str) -> s
     writer.writerow(CSV_COLUMNS)
     for report in reports:
         writer.writerow(
-            _safe_cell(value)
+            safe_cell(value)
             for value in [
                 report.id,
                 report.created_at.isoformat(),
@@ -105,7 +105,7 @@ def to_csv(session: Session, reports: Sequence[IntelReport], base_url: str) -> s
     return out.getvalue()
 
 
-def _safe_cell(value: object) -> str:
+def safe_cell(value: object) -> str:
     """Spreadsheets run cells starting with = + - @ as formulas: defuse them."""
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -5,14 +5,14 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlmodel import col, select
 
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.db import SessionDep
 from hub.deps import CurrentActor
-from hub.errors import InvalidForm, NotFound
+from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
 from hub.intel import (
@@ -470,18 +470,8 @@ def _file_response(
 ) -> Response:
     item = evidence.get_visible(session, actor, evidence_id)
     settings: Settings = request.app.state.settings
-    path = evidence.stored_path(settings, item.sha256, thumbnail=thumbnail)
-    if not path.exists():
-        raise NotFound("The file is missing from the evidence store.")
-    if thumbnail:
-        return FileResponse(path, media_type="image/jpeg")
-    # PDFs download; pictures open in the browser. The name is the uploader's own.
-    disposition = "inline" if item.content_type.startswith("image/") else "attachment"
-    return FileResponse(
-        path,
-        media_type=item.content_type,
-        filename=item.filename,
-        content_disposition_type=disposition,
+    return evidence.file_response(
+        settings, item.sha256, item.content_type, item.filename, thumbnail
     )
 
 

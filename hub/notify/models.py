@@ -18,5 +18,6 @@ class Notification(SQLModel, table=True):
     kind: str = Field(sa_type=String(40))
     report_id: int | None = Field(default=None, foreign_key="intel_report.id", ondelete="CASCADE")
     text: str = Field(sa_type=String(500))
+    link: str = Field(default="", sa_type=String(300))  # where to go, when not a report
     created_at: datetime = Field(default_factory=utcnow)
     read_at: datetime | None = None

@@ -1,0 +1,1 @@
+"""The test-buy program: campaigns, brand sign-ups, purchases, custody, results."""

@@ -1,0 +1,357 @@
+"""Campaigns: creating, editing, duplicating, the status workflow, and finding them.
+
+Every read goes through hub.policy.visible_campaigns; every change needs
+Action.run_campaigns on the campaign's group (its coordinators and alliance admins).
+"""
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlmodel import Session, col, func, select
+
+from hub import audit
+from hub.clock import utcnow
+from hub.errors import Conflict, FormCheck, NotFound
+from hub.groups.models import WorkingGroup
+from hub.policy import Action, Actor, ensure, visible_campaigns
+from hub.testbuys import signups
+from hub.testbuys.models import (
+    CAMPAIGN_STATUS_LABELS,
+    Campaign,
+    CampaignStatus,
+    CostRule,
+    Signup,
+    SignupState,
+)
+
+MAX_SLOTS = 10_000
+# The usual order, with one step back from "open" for a campaign published too early.
+NEXT_STATUSES: dict[str, list[CampaignStatus]] = {
+    CampaignStatus.draft: [CampaignStatus.open],
+    CampaignStatus.open: [CampaignStatus.closed, CampaignStatus.draft],
+    CampaignStatus.closed: [CampaignStatus.running, CampaignStatus.open],
+    CampaignStatus.running: [CampaignStatus.completed],
+    CampaignStatus.completed: [],
+}
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+@dataclass
+class CampaignForm:
+    """The campaign form as typed: every field a string until checked."""
+
+    group: str = ""  # slug
+    title: str = ""
+    goal: str = ""
+    channels: str = ""
+    region: str = ""
+    opens_at: str = ""  # datetime-local, UTC
+    closes_at: str = ""
+    slots: str = ""
+    max_per_brand: str = ""
+    budget: str = ""
+    currency: str = "EUR"
+    cost_rule: str = CostRule.own
+    copied_from: str = ""
+
+
+@dataclass(frozen=True)
+class CheckedCampaign:
+    group: WorkingGroup
+    title: str
+    goal: str
+    channels: str
+    region: str
+    opens_at: datetime
+    closes_at: datetime
+    slots: int
+    max_per_brand: int
+    budget: Decimal
+    currency: str
+    cost_rule: str
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """A `datetime-local` value (read as UTC), or None if it is not one."""
+    try:
+        return datetime.strptime(value.strip()[:16], DATETIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def parse_count(check: FormCheck, name: str, value: str, low: int, high: int, label: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        check.fail(name, f"{label} must be a whole number.")
+        return 0
+    if not low <= number <= high:
+        check.fail(name, f"{label} must be between {low} and {high}.")
+    return number
+
+
+def parse_money(check: FormCheck, name: str, value: str, label: str) -> Decimal:
+    text = value.strip().replace(",", "")
+    if not text:
+        return Decimal(0)
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        check.fail(name, f"{label} must be an amount such as 1250.00.")
+        return Decimal(0)
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+        check.fail(name, f"{label} must be zero or more, below a trillion.")
+        return Decimal(0)
+    if amount != amount.quantize(Decimal("0.01")):
+        check.fail(name, f"{label} can have at most two decimals.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_currency(check: FormCheck, name: str, value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        check.fail(name, "Give a three-letter currency code, such as EUR, USD or CNY.")
+    return code
+
+
+def check_form(session: Session, actor: Actor, form: CampaignForm) -> CheckedCampaign:
+    check = FormCheck()
+    group = session.exec(select(WorkingGroup).where(WorkingGroup.slug == form.group)).first()
+    if group is None:
+        check.fail("group", "Choose the working group the campaign is for.")
+    else:
+        ensure(actor, Action.run_campaigns, group.id)
+    title = form.title.strip()
+    if not title:
+        check.fail("title", "Give the campaign a title.")
+    elif len(title) > 200:
+        check.fail("title", "Keep the title under 200 characters.")
+    if len(form.goal) > 5000:
+        check.fail("goal", "Keep the goal under 5,000 characters.")
+    if len(form.channels) > 300:
+        check.fail("channels", "Keep the list of marketplaces under 300 characters.")
+    if len(form.region) > 120:
+        check.fail("region", "Keep the region under 120 characters.")
+    opens_at = parse_datetime(form.opens_at)
+    closes_at = parse_datetime(form.closes_at)
+    if opens_at is None:
+        check.fail("opens_at", "Give the date and time sign-ups open.")
+    if closes_at is None:
+        check.fail("closes_at", "Give the date and time sign-ups close.")
+    elif opens_at is not None and closes_at <= opens_at:
+        check.fail("closes_at", "Sign-ups must close after they open.")
+    slots = parse_count(check, "slots", form.slots, 1, MAX_SLOTS, "The number of slots")
+    cap = parse_count(check, "max_per_brand", form.max_per_brand, 1, MAX_SLOTS, "The cap")
+    if slots and cap > slots:
+        check.fail("max_per_brand", "A brand cannot take more slots than the campaign has.")
+    budget = parse_money(check, "budget", form.budget, "The budget")
+    currency = parse_currency(check, "currency", form.currency)
+    if form.cost_rule not in {rule.value for rule in CostRule}:
+        check.fail("cost_rule", "Choose how the costs are shared.")
+    check.done()
+    assert group is not None and opens_at is not None and closes_at is not None
+    return CheckedCampaign(
+        group=group,
+        title=title,
+        goal=form.goal.strip(),
+        channels=", ".join(part.strip() for part in form.channels.split(",") if part.strip()),
+        region=form.region.strip(),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        slots=slots,
+        max_per_brand=cap,
+        budget=budget,
+        currency=currency,
+        cost_rule=form.cost_rule,
+    )
+
+
+def create(session: Session, actor: Actor, form: CampaignForm) -> Campaign:
+    """A new campaign, as a draft nobody but its runners sees yet."""
+    checked = check_form(session, actor, form)
+    copied_from = None
+    if form.copied_from.strip().isdigit():
+        copied_from = get_visible(session, actor, int(form.copied_from)).id
+    campaign = Campaign(
+        group_id=checked.group.id or 0,
+        title=checked.title,
+        goal=checked.goal,
+        channels=checked.channels,
+        region=checked.region,
+        opens_at=checked.opens_at,
+        closes_at=checked.closes_at,
+        slots=checked.slots,
+        max_per_brand=checked.max_per_brand,
+        budget=checked.budget,
+        currency=checked.currency,
+        cost_rule=checked.cost_rule,
+        copied_from_id=copied_from,
+        created_by_id=actor.person_id,
+    )
+    session.add(campaign)
+    session.flush()
+    audit.record(
+        session, actor.audit_id, actor.label, "testbuy.campaign_created", f"campaign:{campaign.id}"
+    )
+    session.commit()
+    return campaign
+
+
+def update(session: Session, actor: Actor, campaign: Campaign, form: CampaignForm) -> Campaign:
+    """Save the edited campaign. More slots promote the waitlist; fewer than are taken
+    are refused. The group stays the one the campaign was made for."""
+    ensure(actor, Action.run_campaigns, campaign.group_id)
+    group = session.get(WorkingGroup, campaign.group_id)
+    assert group is not None
+    form.group = group.slug
+    checked = check_form(session, actor, form)
+    campaign = signups.lock_campaign(session, campaign.id or 0)
+    if checked.slots < campaign.slots_taken:
+        check = FormCheck()
+        check.fail(
+            "slots",
+            f"{campaign.slots_taken} slots are already taken by brands; the campaign cannot "
+            "have fewer. Ask brands to withdraw, or move their sign-ups, first.",
+        )
+        check.done()
+    if checked.max_per_brand < _largest_grant(session, campaign):
+        check = FormCheck()
+        check.fail("max_per_brand", "A brand already holds more slots than this new cap.")
+        check.done()
+    campaign.title = checked.title
+    campaign.goal = checked.goal
+    campaign.channels = checked.channels
+    campaign.region = checked.region
+    campaign.opens_at = checked.opens_at
+    campaign.closes_at = checked.closes_at
+    campaign.slots = checked.slots
+    campaign.max_per_brand = checked.max_per_brand
+    campaign.budget = checked.budget
+    campaign.currency = checked.currency
+    campaign.cost_rule = checked.cost_rule
+    campaign.updated_at = utcnow()
+    session.add(campaign)
+    signups.fill_from_waitlist(session, campaign, actor.person_id)
+    audit.record(
+        session, actor.audit_id, actor.label, "testbuy.campaign_edited", f"campaign:{campaign.id}"
+    )
+    session.commit()
+    return campaign
+
+
+def _largest_grant(session: Session, campaign: Campaign) -> int:
+    largest = session.exec(
+        select(func.max(Signup.granted)).where(Signup.campaign_id == campaign.id)
+    ).one()
+    return int(largest or 0)
+
+
+def change_status(session: Session, actor: Actor, campaign: Campaign, status: str) -> Campaign:
+    ensure(actor, Action.run_campaigns, campaign.group_id)
+    campaign = signups.lock_campaign(session, campaign.id or 0)
+    if status not in NEXT_STATUSES.get(campaign.status, []):
+        raise Conflict(
+            f"A campaign that is “{CAMPAIGN_STATUS_LABELS[campaign.status]}” cannot become "
+            f"“{CAMPAIGN_STATUS_LABELS.get(status, status)}”."
+        )
+    if status == CampaignStatus.draft and campaign.slots_taken:
+        raise Conflict("Brands have signed up already: close the campaign instead.")
+    before = campaign.status
+    campaign.status = status
+    campaign.updated_at = utcnow()
+    session.add(campaign)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "testbuy.campaign_status",
+        f"campaign:{campaign.id}",
+        before=before,
+        after=status,
+    )
+    session.commit()
+    return campaign
+
+
+def form_of(campaign: Campaign, group: WorkingGroup) -> CampaignForm:
+    return CampaignForm(
+        group=group.slug,
+        title=campaign.title,
+        goal=campaign.goal,
+        channels=campaign.channels,
+        region=campaign.region,
+        opens_at=campaign.opens_at.strftime(DATETIME_FORMAT),
+        closes_at=campaign.closes_at.strftime(DATETIME_FORMAT),
+        slots=str(campaign.slots),
+        max_per_brand=str(campaign.max_per_brand),
+        budget=f"{campaign.budget:.2f}",
+        currency=campaign.currency,
+        cost_rule=campaign.cost_rule,
+    )
+
+
+def duplicate_form(campaign: Campaign, group: WorkingGroup) -> CampaignForm:
+    """An earlier campaign's settings for a new one; the sign-up window is chosen anew."""
+    form = form_of(campaign, group)
+    form.title = f"{campaign.title} (copy)"[:200]
+    form.opens_at = form.closes_at = ""
+    form.copied_from = str(campaign.id)
+    return form
+
+
+def form_values(form: CampaignForm) -> dict[str, str]:
+    return {f.name: getattr(form, f.name) for f in fields(form)}
+
+
+def get_visible(session: Session, actor: Actor, campaign_id: int) -> Campaign:
+    campaign = session.exec(
+        select(Campaign).where(Campaign.id == campaign_id, visible_campaigns(actor))
+    ).first()
+    if campaign is None:
+        raise NotFound("There is no such campaign, or it is not open to your brand.")
+    return campaign
+
+
+@dataclass(frozen=True)
+class CampaignLine:
+    campaign: Campaign
+    group: WorkingGroup
+    brands: int  # brands holding slots
+    waiting: int  # sign-ups on the waitlist
+    mine: Signup | None  # the actor's brand's sign-up
+
+
+def listing(session: Session, actor: Actor, status: str = "") -> list[CampaignLine]:
+    """The campaigns the actor may see, newest first, with the counts everyone may see."""
+    query = (
+        select(Campaign, WorkingGroup)
+        .join(WorkingGroup, col(WorkingGroup.id) == Campaign.group_id)
+        .where(visible_campaigns(actor))
+        .order_by(col(Campaign.opens_at).desc(), col(Campaign.id).desc())
+        .limit(200)
+    )
+    if status in CAMPAIGN_STATUS_LABELS:
+        query = query.where(Campaign.status == status)
+    rows = session.exec(query).all()
+    ids = [campaign.id for campaign, _ in rows]
+    counts = signups.counts(session, [i for i in ids if i is not None])
+    mine = {
+        signup.campaign_id: signup
+        for signup in session.exec(
+            select(Signup).where(
+                col(Signup.campaign_id).in_(ids), Signup.brand_id == actor.brand_id
+            )
+        )
+        if signup.state in (SignupState.confirmed, SignupState.waitlisted)
+    }
+    return [
+        CampaignLine(
+            campaign,
+            group,
+            counts.get(campaign.id or 0, (0, 0))[0],
+            counts.get(campaign.id or 0, (0, 0))[1],
+            mine.get(campaign.id or 0),
+        )
+        for campaign, group in rows
+    ]

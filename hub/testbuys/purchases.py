@@ -1,0 +1,437 @@
+"""Purchases: planned against a brand's confirmed slots, then tracked from order to
+verdict, with their costs, evidence files and status history."""
+
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, func, select
+
+from hub import audit
+from hub.clock import utcnow
+from hub.config import Settings
+from hub.errors import Conflict, FormCheck, NotFound
+from hub.intel import evidence as files
+from hub.members.models import Brand, Person
+from hub.policy import Action, Actor, PurchaseView, can, ensure, visible_purchases
+from hub.testbuys.campaigns import parse_currency, parse_money
+from hub.testbuys.models import (
+    PURCHASE_STATUS_LABELS,
+    Campaign,
+    CampaignStatus,
+    Persona,
+    Purchase,
+    PurchaseEvent,
+    PurchaseEvidence,
+    PurchaseStatus,
+    Signup,
+    SignupState,
+    Verdict,
+)
+from hub.testbuys.signups import lock_campaign
+
+S = PurchaseStatus
+# The usual road, with a few corrections allowed (a parcel that never arrives).
+NEXT_STATUSES: dict[str, list[PurchaseStatus]] = {
+    S.planned: [S.ordered, S.closed],
+    S.ordered: [S.shipped, S.received, S.verdict],
+    S.shipped: [S.received, S.verdict],
+    S.received: [S.examined, S.verdict],
+    S.examined: [S.verdict],
+    S.verdict: [S.reported, S.closed, S.examined],
+    S.reported: [S.closed],
+    S.closed: [],
+}
+# Steps a brand's own people may take: examining and judging their own product.
+BRAND_STEPS = {S.examined, S.verdict}
+DATE_OF_STATUS = {
+    S.ordered: "ordered_on",
+    S.shipped: "shipped_on",
+    S.received: "received_on",
+    S.examined: "examined_on",
+}
+
+
+def view_of(purchase: Purchase, campaign: Campaign) -> PurchaseView:
+    return PurchaseView(group_id=campaign.group_id, brand_id=purchase.brand_id)
+
+
+@dataclass
+class PurchaseForm:
+    signup: str = ""  # id of the brand's sign-up in this campaign
+    product: str = ""
+    marketplace: str = ""
+    seller: str = ""
+    listing_url: str = ""
+    persona: str = ""
+    order_number: str = ""
+    ordered_on: str = ""
+    shipped_on: str = ""
+    received_on: str = ""
+    examined_on: str = ""
+    item_cost: str = ""
+    shipping_cost: str = ""
+    fees: str = ""
+    cost_currency: str = ""
+    amount: str = ""
+
+
+def form_values(form: PurchaseForm) -> dict[str, str]:
+    return {f.name: getattr(form, f.name) for f in fields(form)}
+
+
+def form_of(purchase: Purchase) -> PurchaseForm:
+    def day(value: date | None) -> str:
+        return value.isoformat() if value else ""
+
+    return PurchaseForm(
+        signup=str(purchase.signup_id),
+        product=purchase.product,
+        marketplace=purchase.marketplace,
+        seller=purchase.seller,
+        listing_url=purchase.listing_url,
+        persona=str(purchase.persona_id or ""),
+        order_number=purchase.order_number,
+        ordered_on=day(purchase.ordered_on),
+        shipped_on=day(purchase.shipped_on),
+        received_on=day(purchase.received_on),
+        examined_on=day(purchase.examined_on),
+        item_cost=f"{purchase.item_cost:.2f}",
+        shipping_cost=f"{purchase.shipping_cost:.2f}",
+        fees=f"{purchase.fees:.2f}",
+        cost_currency=purchase.cost_currency,
+        amount=f"{purchase.amount:.2f}",
+    )
+
+
+def _parse_day(check: FormCheck, name: str, value: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        check.fail(name, "Give a date as YYYY-MM-DD.")
+        return None
+
+
+def _check(
+    session: Session, campaign: Campaign, form: PurchaseForm, current: Purchase | None
+) -> dict[str, object]:
+    check = FormCheck()
+    signup = None
+    if form.signup.strip().isdigit():
+        signup = session.get(Signup, int(form.signup))
+    if signup is None or signup.campaign_id != campaign.id or signup.granted == 0:
+        check.fail("signup", "Choose a brand holding confirmed slots in this campaign.")
+    for name, limit in (
+        ("product", 200),
+        ("marketplace", 120),
+        ("seller", 200),
+        ("order_number", 120),
+    ):
+        if len(getattr(form, name)) > limit:
+            check.fail(name, f"Keep this under {limit} characters.")
+    url = form.listing_url.strip()
+    if len(url) > 1000:
+        check.fail("listing_url", "Keep the address under 1,000 characters.")
+    elif url and not url.lower().startswith(("http://", "https://")):
+        check.fail("listing_url", "Give the listing's full address, starting with https://.")
+    if not (form.seller.strip() or url):
+        check.fail("seller", "Name the seller or give the listing's address.")
+    persona = None
+    if form.persona.strip():
+        persona = session.get(Persona, int(form.persona)) if form.persona.isdigit() else None
+        if persona is None or persona.group_id != campaign.group_id:
+            check.fail("persona", "Choose one of this group's buyer personas.")
+        elif persona.burned_at is not None and (
+            current is None or current.persona_id != persona.id
+        ):
+            check.fail("persona", "This persona is burned: the sellers know it. Choose another.")
+    days = {name: _parse_day(check, name, getattr(form, name)) for name in DATE_OF_STATUS.values()}
+    sequence = [days[name] for name in ("ordered_on", "shipped_on", "received_on", "examined_on")]
+    known = [d for d in sequence if d is not None]
+    if known != sorted(known):
+        check.fail(
+            "received_on", "The dates must follow each other: ordered, shipped, received, examined."
+        )
+    costs = {
+        name: parse_money(check, name, getattr(form, name), label)
+        for name, label in (
+            ("item_cost", "The item's price"),
+            ("shipping_cost", "Shipping"),
+            ("fees", "Fees"),
+        )
+    }
+    currency = parse_currency(check, "cost_currency", form.cost_currency or campaign.currency)
+    amount = parse_money(check, "amount", form.amount, "The amount")
+    if not form.amount.strip():
+        if currency == campaign.currency:
+            amount = sum(costs.values(), Decimal(0))
+        elif any(costs.values()):
+            check.fail(
+                "amount",
+                f"The costs are in {currency}: give their total in {campaign.currency}, "
+                "the campaign's currency, as charged.",
+            )
+    check.done()
+    assert signup is not None
+    return {
+        "signup_id": signup.id,
+        "brand_id": signup.brand_id,
+        "product": form.product.strip(),
+        "marketplace": form.marketplace.strip(),
+        "seller": form.seller.strip(),
+        "listing_url": url,
+        "persona_id": persona.id if persona else None,
+        "order_number": form.order_number.strip(),
+        **days,
+        **costs,
+        "cost_currency": currency,
+        "amount": amount,
+    }
+
+
+def create(session: Session, actor: Actor, campaign: Campaign, form: PurchaseForm) -> Purchase:
+    """Plan a purchase on one of a brand's confirmed slots; a brand never gets more
+    purchases than it holds slots (checked under the campaign's lock)."""
+    ensure(actor, Action.run_campaigns, campaign.group_id)
+    if campaign.status in (CampaignStatus.draft, CampaignStatus.completed):
+        raise Conflict("Purchases are planned once sign-ups are in, before the campaign ends.")
+    values = _check(session, campaign, form, None)
+    campaign = lock_campaign(session, campaign.id or 0)
+    signup = session.get(Signup, values["signup_id"])
+    assert signup is not None
+    session.refresh(signup)
+    used = session.exec(
+        select(func.count()).select_from(Purchase).where(Purchase.signup_id == signup.id)
+    ).one()
+    if (
+        signup.state not in (SignupState.confirmed, SignupState.waitlisted)
+        or used >= signup.granted
+    ):
+        check = FormCheck()
+        check.fail("signup", f"That brand's {signup.granted} confirmed slots are all planned.")
+        check.done()
+    purchase = Purchase(campaign_id=campaign.id or 0, created_by_id=actor.person_id, **values)  # type: ignore[arg-type]
+    session.add(purchase)
+    session.flush()
+    audit.record(
+        session, actor.audit_id, actor.label, "testbuy.purchase_planned", f"purchase:{purchase.id}"
+    )
+    session.commit()
+    return purchase
+
+
+def update(
+    session: Session, actor: Actor, purchase: Purchase, campaign: Campaign, form: PurchaseForm
+) -> Purchase:
+    """Correct the details and costs; the brand it was bought for stays the same."""
+    ensure(actor, Action.run_campaigns, campaign.group_id)
+    form.signup = str(purchase.signup_id)
+    values = _check(session, campaign, form, purchase)
+    for name, value in values.items():
+        setattr(purchase, name, value)
+    purchase.updated_at = utcnow()
+    session.add(purchase)
+    audit.record(
+        session, actor.audit_id, actor.label, "testbuy.purchase_edited", f"purchase:{purchase.id}"
+    )
+    session.commit()
+    return purchase
+
+
+def may_step(actor: Actor, purchase: Purchase, campaign: Campaign, status: str) -> bool:
+    if can(actor, Action.run_campaigns, campaign.group_id):
+        return True
+    return status in BRAND_STEPS and can(
+        actor, Action.examine_purchase, view_of(purchase, campaign)
+    )
+
+
+def change_status(
+    session: Session,
+    actor: Actor,
+    purchase: Purchase,
+    campaign: Campaign,
+    status: str,
+    verdict: str = "",
+    note: str = "",
+) -> Purchase:
+    """Move the purchase one step on; a verdict step needs the verdict itself."""
+    ensure(actor, Action.examine_purchase, view_of(purchase, campaign))
+    if status not in NEXT_STATUSES.get(purchase.status, []):
+        raise Conflict(
+            f"A purchase that is “{PURCHASE_STATUS_LABELS[purchase.status]}” cannot become "
+            f"“{PURCHASE_STATUS_LABELS.get(status, status)}”."
+        )
+    if not may_step(actor, purchase, campaign, status):
+        raise Conflict("Only the campaign's coordinators move a purchase through this step.")
+    note = note.strip()
+    if len(note) > 1000:
+        raise Conflict("Keep the note under 1,000 characters.")
+    if status == S.verdict:
+        if verdict not in {v.value for v in Verdict}:
+            check = FormCheck()
+            check.fail(
+                "verdict", "Choose the verdict: genuine, counterfeit, grey market or not received."
+            )
+            check.done()
+        purchase.verdict = verdict
+        purchase.verdict_note = note
+        purchase.verdict_by_id = actor.person_id
+        purchase.verdict_at = utcnow()
+        if purchase.examined_on is None and verdict != Verdict.not_received:
+            purchase.examined_on = utcnow().date()
+    day_field = DATE_OF_STATUS.get(S(status))
+    if day_field and getattr(purchase, day_field) is None:
+        setattr(purchase, day_field, utcnow().date())
+    session.add(
+        PurchaseEvent(
+            purchase_id=purchase.id or 0,
+            person_id=actor.person_id,
+            from_status=purchase.status,
+            to_status=status,
+            note=note,
+        )
+    )
+    purchase.status = status
+    purchase.updated_at = utcnow()
+    session.add(purchase)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "testbuy.purchase_status",
+        f"purchase:{purchase.id}",
+        status=status,
+        verdict=verdict,
+    )
+    session.commit()
+    return purchase
+
+
+def get_visible(session: Session, actor: Actor, purchase_id: int) -> tuple[Purchase, Campaign]:
+    row = session.exec(
+        select(Purchase, Campaign)
+        .join(Campaign, col(Campaign.id) == Purchase.campaign_id)
+        .where(Purchase.id == purchase_id, visible_purchases(actor))
+    ).first()
+    if row is None:
+        raise NotFound("There is no such purchase, or it is not your brand's.")
+    return row
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    purchase: Purchase
+    brand: Brand
+    persona: Persona | None
+
+
+def of_campaign(
+    session: Session, actor: Actor, campaign: Campaign, extra: ColumnElement[bool] | None = None
+) -> list[PurchaseLine]:
+    """The campaign's purchases the actor may see (all for its runners, else their own)."""
+    query = (
+        select(Purchase, Brand, Persona)
+        .join(Campaign, col(Campaign.id) == Purchase.campaign_id)
+        .join(Brand, col(Brand.id) == Purchase.brand_id)
+        .outerjoin(Persona, col(Persona.id) == Purchase.persona_id)
+        .where(Purchase.campaign_id == campaign.id, visible_purchases(actor))
+        .order_by(col(Purchase.id))
+    )
+    if extra is not None:
+        query = query.where(extra)
+    return [PurchaseLine(p, b, persona) for p, b, persona in session.exec(query).all()]
+
+
+def history(session: Session, purchase: Purchase) -> list[tuple[PurchaseEvent, Person]]:
+    return list(
+        session.exec(
+            select(PurchaseEvent, Person)
+            .join(Person, col(Person.id) == PurchaseEvent.person_id)
+            .where(PurchaseEvent.purchase_id == purchase.id)
+            .order_by(col(PurchaseEvent.id))
+        ).all()
+    )
+
+
+def attach(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    purchase: Purchase,
+    campaign: Campaign,
+    checked: list[files.Checked],
+) -> list[PurchaseEvidence]:
+    """Keep checked files (stored like the boards' evidence) and say who added them."""
+    ensure(actor, Action.examine_purchase, view_of(purchase, campaign))
+    added: list[PurchaseEvidence] = []
+    for item in checked:
+        files.store(settings, item)
+        row = PurchaseEvidence(
+            purchase_id=purchase.id or 0,
+            sha256=item.sha256,
+            filename=Path(item.upload.filename).name[:255] or "evidence",
+            content_type=item.content_type,
+            size=len(item.upload.data),
+            width=item.width,
+            height=item.height,
+            uploaded_by_id=actor.person_id,
+        )
+        session.add(row)
+        added.append(row)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "testbuy.evidence_added",
+        f"purchase:{purchase.id}",
+        files=[(e.filename, e.sha256) for e in added],
+    )
+    session.commit()
+    return added
+
+
+def evidence_of(session: Session, purchase: Purchase) -> list[PurchaseEvidence]:
+    return list(
+        session.exec(
+            select(PurchaseEvidence)
+            .where(PurchaseEvidence.purchase_id == purchase.id)
+            .order_by(col(PurchaseEvidence.id))
+        )
+    )
+
+
+def get_evidence(session: Session, actor: Actor, evidence_id: int) -> PurchaseEvidence:
+    """A purchase's file, if the reader may see the purchase; otherwise it does not exist."""
+    item = session.exec(
+        select(PurchaseEvidence)
+        .join(Purchase, col(Purchase.id) == PurchaseEvidence.purchase_id)
+        .join(Campaign, col(Campaign.id) == Purchase.campaign_id)
+        .where(PurchaseEvidence.id == evidence_id, visible_purchases(actor))
+    ).first()
+    if item is None:
+        raise NotFound("There is no such file, or it is not shared with you.")
+    return item
+
+
+def slots_left_to_plan(session: Session, campaign: Campaign) -> list[tuple[Signup, Brand, int]]:
+    """Sign-ups with confirmed slots not yet planned as purchases: (sign-up, brand, left)."""
+    used: dict[int, int] = dict(
+        session.exec(
+            select(Purchase.signup_id, func.count())
+            .where(Purchase.campaign_id == campaign.id)
+            .group_by(col(Purchase.signup_id))
+        ).all()
+    )
+    rows = session.exec(
+        select(Signup, Brand)
+        .join(Brand, col(Brand.id) == Signup.brand_id)
+        .where(Signup.campaign_id == campaign.id, col(Signup.granted) > 0)
+        .order_by(col(Brand.name))
+    ).all()
+    left = [(s, b, s.granted - used.get(s.id or 0, 0)) for s, b in rows]
+    return [(s, b, n) for s, b, n in left if n > 0]

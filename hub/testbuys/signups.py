@@ -1,0 +1,549 @@
+"""Sign-ups: slots, per-brand caps and the waitlist, decided under a lock on the campaign.
+
+Every function that hands out or gives back slots first locks the campaign's row
+(`lock_campaign`), then reads the counts, decides and commits. Concurrent requests, in any
+number of processes, therefore decide one after the other on fresh counts; the CHECK
+constraint on the campaign (slots_taken <= slots) is the last line if code ever forgot.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import case, update
+from sqlmodel import Session, col, func, select
+
+from hub import audit
+from hub.clock import utcnow
+from hub.errors import Conflict, FormCheck, NotFound
+from hub.intel.models import IntelReport
+from hub.members.models import Brand, Person, Role
+from hub.notify.models import Notification
+from hub.policy import Action, Actor, can, ensure, visible_intel
+from hub.testbuys.models import (
+    Campaign,
+    CampaignStatus,
+    Signup,
+    SignupEvent,
+    SignupState,
+    SignupTarget,
+)
+
+ACTIVE = (SignupState.confirmed, SignupState.waitlisted)
+MAX_TARGET_REPORTS = 20
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def window_is_open(campaign: Campaign, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return campaign.status == CampaignStatus.open and as_utc(campaign.opens_at) <= now < as_utc(
+        campaign.closes_at
+    )
+
+
+def lock_campaign(session: Session, campaign_id: int) -> Campaign:
+    """Hold the campaign's row until the caller commits, and return it freshly read.
+
+    PostgreSQL locks the row (a no-op UPDATE); SQLite has one writer at a time, and takes
+    the write lock only at the first write of a transaction, so a read transaction left
+    open by the request is ended first: otherwise its old snapshot could not write.
+    """
+    if session.get_bind().dialect.name == "sqlite" and session.in_transaction():
+        session.commit()
+    locked = session.execute(
+        update(Campaign).where(col(Campaign.id) == campaign_id).values(slots=Campaign.slots)
+    )
+    if getattr(locked, "rowcount", 1) == 0:
+        raise NotFound("There is no such campaign.")
+    return session.exec(
+        select(Campaign).where(Campaign.id == campaign_id).execution_options(populate_existing=True)
+    ).one()
+
+
+@dataclass
+class SignupForm:
+    requested: str = "1"
+    products: str = ""
+    targets: str = ""
+    report_ids: list[str] | None = None  # intelligence reports picked as targets
+
+
+def _check(
+    session: Session, actor: Actor, campaign: Campaign, form: SignupForm
+) -> tuple[int, list[int]]:
+    check = FormCheck()
+    requested = 0
+    try:
+        requested = int(form.requested.strip())
+    except ValueError:
+        check.fail("requested", "Give the number of purchases as a whole number.")
+    else:
+        if requested < 1:
+            check.fail("requested", "Ask for at least one purchase.")
+        elif requested > campaign.max_per_brand:
+            check.fail(
+                "requested",
+                f"A brand can take at most {campaign.max_per_brand} of this campaign's "
+                f"{campaign.slots} slots.",
+            )
+    if len(form.products) > 2000:
+        check.fail("products", "Keep the products under 2,000 characters.")
+    if len(form.targets) > 5000:
+        check.fail("targets", "Keep the targets under 5,000 characters.")
+    picked = sorted({int(v) for v in form.report_ids or [] if v.strip().isdigit()})
+    if len(picked) > MAX_TARGET_REPORTS:
+        check.fail("report_ids", f"Pick at most {MAX_TARGET_REPORTS} reports.")
+    readable = set(
+        session.exec(
+            select(IntelReport.id).where(
+                col(IntelReport.id).in_(picked),
+                IntelReport.group_id == campaign.group_id,
+                visible_intel(actor),
+            )
+        )
+    )
+    if len(readable) != len(picked):
+        check.fail("report_ids", "Pick reports from this group's board that you can read.")
+    check.done()
+    return requested, picked
+
+
+def sign_up(session: Session, actor: Actor, campaign: Campaign, form: SignupForm) -> Signup:
+    """Sign the actor's brand up, or change its sign-up: confirmed as far as slots are
+    free, the rest waitlisted in arrival order. The brand's admins are told either way."""
+    ensure(actor, Action.sign_up_brand, campaign.group_id)
+    _require_open_window(campaign)
+    requested, picked = _check(session, actor, campaign, form)
+    campaign = lock_campaign(session, campaign.id or 0)
+    _require_open_window(campaign)  # it may have closed while we waited for the lock
+    signup = session.exec(
+        select(Signup).where(Signup.campaign_id == campaign.id, Signup.brand_id == actor.brand_id)
+    ).first()
+    if signup is None or signup.state not in ACTIVE:
+        signup = _join_queue(session, campaign, actor.brand_id, actor.person_id, requested, signup)
+        kind = "signed_up"
+    else:
+        _change_request(session, campaign, signup, requested)
+        kind = "changed"
+    signup.products = form.products.strip()
+    signup.targets = form.targets.strip()
+    signup.updated_at = utcnow()
+    session.add(signup)
+    session.flush()
+    _replace_targets(session, signup, picked)
+    _event(session, signup, actor.person_id, kind, f"asked for {requested}")
+    fill_from_waitlist(session, campaign, actor.person_id, acting=signup)
+    _tell_brand(session, campaign, signup, standing(signup))
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        f"testbuy.{kind}",
+        f"campaign:{campaign.id}",
+        requested=requested,
+        granted=signup.granted,
+    )
+    session.commit()
+    return signup
+
+
+def _require_open_window(campaign: Campaign) -> None:
+    if campaign.status != CampaignStatus.open:
+        raise Conflict("This campaign is not open for sign-ups.")
+    now = utcnow()
+    if now < as_utc(campaign.opens_at):
+        raise Conflict(f"Sign-ups open on {as_utc(campaign.opens_at):%d %b %Y, %H:%M} UTC.")
+    if now >= as_utc(campaign.closes_at):
+        raise Conflict(f"Sign-ups closed on {as_utc(campaign.closes_at):%d %b %Y, %H:%M} UTC.")
+
+
+def _join_queue(
+    session: Session,
+    campaign: Campaign,
+    brand_id: int,
+    person_id: int,
+    requested: int,
+    former: Signup | None,
+) -> Signup:
+    """A new place at the back of the queue (a withdrawn sign-up starts again there)."""
+    signup = former or Signup(
+        campaign_id=campaign.id or 0,
+        brand_id=brand_id,
+        requested=requested,
+        state=SignupState.waitlisted,
+        position=0,
+        created_by_id=person_id,
+    )
+    signup.requested = requested
+    signup.granted = 0
+    signup.state = SignupState.waitlisted
+    signup.approved_at = None
+    signup.approved_by_id = None
+    signup.position = campaign.next_position
+    campaign.next_position += 1
+    session.add(campaign)
+    session.add(signup)
+    return signup
+
+
+def _change_request(session: Session, campaign: Campaign, signup: Signup, requested: int) -> None:
+    """Keep the place in the queue; asking for fewer gives slots back at once."""
+    if requested < signup.granted:
+        campaign.slots_taken -= signup.granted - requested
+        signup.granted = requested
+        session.add(campaign)
+    signup.requested = requested
+    signup.state = SignupState.confirmed if signup.granted == requested else SignupState.waitlisted
+
+
+def fill_from_waitlist(
+    session: Session, campaign: Campaign, person_id: int | None, acting: Signup | None = None
+) -> list[Signup]:
+    """Hand free slots to waiting sign-ups, first in the queue first. The campaign must be
+    locked by the caller. The sign-ups that gained slots are told, but for `acting`, the
+    one being signed up right now (its own answer tells it)."""
+    free = campaign.slots - campaign.slots_taken
+    promoted: list[Signup] = []
+    if free <= 0:
+        return promoted
+    waiting = session.exec(
+        select(Signup)
+        .where(Signup.campaign_id == campaign.id, Signup.state == SignupState.waitlisted)
+        .order_by(col(Signup.position), col(Signup.id))
+    ).all()
+    for signup in waiting:
+        if free <= 0:
+            break
+        given = min(free, signup.requested - signup.granted)
+        signup.granted += given
+        free -= given
+        campaign.slots_taken += given
+        if signup.granted == signup.requested:
+            signup.state = SignupState.confirmed
+        signup.updated_at = utcnow()
+        session.add(signup)
+        if signup is not acting:
+            _event(
+                session, signup, person_id, "promoted", f"{given} more slot(s) from the waitlist"
+            )
+            promoted.append(signup)
+    session.add(campaign)
+    session.flush()
+    for signup in promoted:
+        _tell_brand(session, campaign, signup, "promoted from the waitlist: " + standing(signup))
+    return promoted
+
+
+def withdraw(session: Session, actor: Actor, campaign: Campaign) -> Signup:
+    """The actor's brand leaves the campaign while the window is open; its slots go to
+    the waitlist at once."""
+    ensure(actor, Action.sign_up_brand, campaign.group_id)
+    campaign = lock_campaign(session, campaign.id or 0)
+    signup = session.exec(
+        select(Signup).where(Signup.campaign_id == campaign.id, Signup.brand_id == actor.brand_id)
+    ).first()
+    if signup is None or signup.state not in ACTIVE:
+        raise Conflict("Your brand is not signed up for this campaign.")
+    if not window_is_open(campaign):
+        raise Conflict(
+            "Sign-ups are closed, so your brand can no longer withdraw here: "
+            "ask the campaign's coordinator."
+        )
+    _release(session, campaign, signup, SignupState.withdrawn)
+    _event(session, signup, actor.person_id, "withdrawn", "")
+    fill_from_waitlist(session, campaign, actor.person_id)
+    _tell_brand(session, campaign, signup, "withdrawn")
+    audit.record(
+        session, actor.audit_id, actor.label, "testbuy.withdrawn", f"campaign:{campaign.id}"
+    )
+    session.commit()
+    return signup
+
+
+def _release(session: Session, campaign: Campaign, signup: Signup, state: SignupState) -> None:
+    campaign.slots_taken -= signup.granted
+    signup.granted = 0
+    signup.state = state
+    signup.updated_at = utcnow()
+    session.add(campaign)
+    session.add(signup)
+    session.flush()
+
+
+def get_for_runner(session: Session, actor: Actor, signup_id: int) -> tuple[Signup, Campaign]:
+    """A sign-up, for the coordinators of its campaign; to anyone else it does not exist."""
+    row = session.exec(
+        select(Signup, Campaign)
+        .join(Campaign, col(Campaign.id) == Signup.campaign_id)
+        .where(Signup.id == signup_id)
+    ).first()
+    if row is None:
+        raise NotFound("There is no such sign-up.")
+    signup, campaign = row
+    if not _may_run(actor, campaign):
+        raise NotFound("There is no such sign-up.")
+    return signup, campaign
+
+
+def _may_run(actor: Actor, campaign: Campaign) -> bool:
+    return can(actor, Action.run_campaigns, campaign.group_id)
+
+
+def approve(session: Session, actor: Actor, signup: Signup, campaign: Campaign) -> Signup:
+    ensure(actor, Action.run_campaigns, campaign.group_id)
+    if signup.state not in ACTIVE or signup.granted == 0:
+        raise Conflict("Only a sign-up holding slots can be approved.")
+    if signup.approved_at is not None:
+        raise Conflict("This sign-up is already approved.")
+    signup.approved_at = utcnow()
+    signup.approved_by_id = actor.person_id
+    session.add(signup)
+    _event(session, signup, actor.person_id, "approved", "")
+    _tell_brand(session, campaign, signup, "approved by the coordinator")
+    session.commit()
+    return signup
+
+
+def reorder(
+    session: Session, actor: Actor, signup: Signup, campaign: Campaign, place: str, reason: str
+) -> Signup:
+    """Move a waiting sign-up to another place in the waitlist, for a recorded reason."""
+    ensure(actor, Action.run_campaigns, campaign.group_id)
+    check = FormCheck()
+    reason = reason.strip()
+    if not reason:
+        check.fail("reason", "Say why the order changes: the brands can ask.")
+    elif len(reason) > 400:
+        check.fail("reason", "Keep the reason under 400 characters.")
+    try:
+        wanted = int(place.strip())
+    except ValueError:
+        check.fail("place", "Give the new place as a number (1 is first).")
+        wanted = 0
+    check.done()
+    campaign = lock_campaign(session, campaign.id or 0)
+    session.refresh(signup)
+    if signup.state != SignupState.waitlisted:
+        raise Conflict("Only sign-ups on the waitlist can be reordered.")
+    queue = list(
+        session.exec(
+            select(Signup)
+            .where(Signup.campaign_id == campaign.id, Signup.state == SignupState.waitlisted)
+            .order_by(col(Signup.position), col(Signup.id))
+        )
+    )
+    if not 1 <= wanted <= len(queue):
+        raise Conflict(f"Choose a place between 1 and {len(queue)}.")
+    before = queue.index(signup) + 1
+    positions = [s.position for s in queue]
+    queue.remove(signup)
+    queue.insert(wanted - 1, signup)
+    for item, position in zip(queue, positions, strict=True):
+        item.position = position
+        session.add(item)
+    _event(session, signup, actor.person_id, "reordered", f"place {before} → {wanted}: {reason}")
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "testbuy.reordered",
+        f"signup:{signup.id}",
+        before=before,
+        after=wanted,
+        reason=reason,
+    )
+    session.commit()
+    return signup
+
+
+def move(
+    session: Session,
+    actor: Actor,
+    signup: Signup,
+    campaign: Campaign,
+    target: Campaign,
+    reason: str,
+) -> Signup:
+    """Hand a sign-up to another campaign of the same group, at the back of its queue."""
+    ensure(actor, Action.run_campaigns, campaign.group_id)
+    ensure(actor, Action.run_campaigns, target.group_id)
+    if target.id == campaign.id:
+        raise Conflict("Choose another campaign to move the sign-up to.")
+    if target.group_id != campaign.group_id:
+        raise Conflict("A sign-up can only move to a campaign of the same working group.")
+    if target.status not in (CampaignStatus.open, CampaignStatus.closed):
+        raise Conflict("The other campaign does not take sign-ups any more.")
+    reason = reason.strip()[:400]
+    # Lock both, lower id first, so two opposite moves cannot wait on each other.
+    first, second = sorted([campaign.id or 0, target.id or 0])
+    locked = {first: lock_campaign(session, first), second: lock_campaign(session, second)}
+    here, there = locked[campaign.id or 0], locked[target.id or 0]
+    session.refresh(signup)
+    if signup.state not in ACTIVE:
+        raise Conflict("Only a confirmed or waiting sign-up can be moved.")
+    if signup.requested > there.max_per_brand:
+        raise Conflict(f"The other campaign takes at most {there.max_per_brand} per brand.")
+    existing = session.exec(
+        select(Signup).where(Signup.campaign_id == there.id, Signup.brand_id == signup.brand_id)
+    ).first()
+    if existing is not None and existing.state in ACTIVE:
+        raise Conflict("That brand is already signed up for the other campaign.")
+    _release(session, here, signup, SignupState.moved)
+    moved = _join_queue(
+        session, there, signup.brand_id, actor.person_id, signup.requested, existing
+    )
+    moved.products, moved.targets = signup.products, signup.targets
+    session.flush()
+    detail = f"moved to campaign {there.id}" + (f": {reason}" if reason else "")
+    _event(session, signup, actor.person_id, "moved", detail)
+    _event(session, moved, actor.person_id, "moved", f"moved from campaign {here.id}")
+    fill_from_waitlist(session, here, actor.person_id)
+    fill_from_waitlist(session, there, actor.person_id, acting=moved)
+    _tell_brand(session, there, moved, "moved here by the coordinator: " + standing(moved))
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "testbuy.moved",
+        f"signup:{signup.id}",
+        to=f"campaign:{there.id}",
+        reason=reason,
+    )
+    session.commit()
+    return moved
+
+
+def _replace_targets(session: Session, signup: Signup, report_ids: list[int]) -> None:
+    for old in session.exec(select(SignupTarget).where(SignupTarget.signup_id == signup.id)):
+        session.delete(old)
+    session.flush()
+    for report_id in report_ids:
+        session.add(SignupTarget(signup_id=signup.id or 0, report_id=report_id))
+
+
+def _event(session: Session, signup: Signup, person_id: int | None, kind: str, detail: str) -> None:
+    session.add(
+        SignupEvent(signup_id=signup.id or 0, person_id=person_id, kind=kind, detail=detail[:500])
+    )
+
+
+def standing(signup: Signup) -> str:
+    if signup.state == SignupState.confirmed:
+        return f"confirmed for {signup.granted} purchase{'s' if signup.granted != 1 else ''}"
+    if signup.granted:
+        return (
+            f"{signup.granted} of {signup.requested} purchases confirmed, the rest on the waitlist"
+        )
+    return "on the waitlist"
+
+
+def _tell_brand(session: Session, campaign: Campaign, signup: Signup, what: str) -> None:
+    """Tell the brand's admins (and whoever signed up) how the sign-up stands."""
+    people = set(
+        session.exec(
+            select(Person.id).where(
+                Person.brand_id == signup.brand_id,
+                Person.role == Role.brand_admin,
+                col(Person.is_active).is_(True),
+            )
+        )
+    )
+    people.add(signup.created_by_id)
+    brand = session.get(Brand, signup.brand_id)
+    text = f"Test-buy “{campaign.title}”: {brand.name if brand else 'your brand'} is {what}."
+    for person_id in sorted(p for p in people if p is not None):
+        session.add(
+            Notification(
+                person_id=person_id,
+                kind="testbuy.signup",
+                text=text[:500],
+                link=f"/testbuys/{campaign.id}",
+            )
+        )
+
+
+def counts(session: Session, campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per campaign: brands holding slots, sign-ups waiting. Counts everyone may see."""
+    if not campaign_ids:
+        return {}
+    rows = session.exec(
+        select(
+            Signup.campaign_id,
+            func.sum(case((col(Signup.granted) > 0, 1), else_=0)),
+            func.sum(case((col(Signup.state) == SignupState.waitlisted, 1), else_=0)),
+        )
+        .where(col(Signup.campaign_id).in_(campaign_ids), col(Signup.state).in_(ACTIVE))
+        .group_by(col(Signup.campaign_id))
+    ).all()
+    return {campaign_id: (int(b or 0), int(w or 0)) for campaign_id, b, w in rows}
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    signup: Signup
+    brand: Brand
+    place: int | None  # on the waitlist, 1 is next
+    events: list[SignupEvent]
+
+
+def roster(session: Session, campaign: Campaign) -> list[RosterLine]:
+    """Every sign-up of the campaign, holding slots first, then the waitlist in order.
+    For the campaign's runners only (the caller checks)."""
+    rows = session.exec(
+        select(Signup, Brand)
+        .join(Brand, col(Brand.id) == Signup.brand_id)
+        .where(Signup.campaign_id == campaign.id)
+        .order_by(col(Signup.position), col(Signup.id))
+    ).all()
+    ids = [signup.id for signup, _ in rows]
+    events: dict[int, list[SignupEvent]] = {}
+    for event in session.exec(
+        select(SignupEvent).where(col(SignupEvent.signup_id).in_(ids)).order_by(col(SignupEvent.id))
+    ):
+        events.setdefault(event.signup_id, []).append(event)
+    lines: list[RosterLine] = []
+    place = 0
+    for signup, brand in rows:
+        waiting = signup.state == SignupState.waitlisted
+        place += 1 if waiting else 0
+        lines.append(
+            RosterLine(signup, brand, place if waiting else None, events.get(signup.id or 0, []))
+        )
+    return lines
+
+
+def place_in_queue(session: Session, signup: Signup) -> int | None:
+    """Where a waiting sign-up stands: 1 is next to get a slot."""
+    if signup.state != SignupState.waitlisted:
+        return None
+    ahead = session.exec(
+        select(func.count())
+        .select_from(Signup)
+        .where(
+            Signup.campaign_id == signup.campaign_id,
+            Signup.state == SignupState.waitlisted,
+            col(Signup.position) < signup.position,
+        )
+    ).one()
+    return int(ahead) + 1
+
+
+def of_brand(session: Session, campaign: Campaign, brand_id: int) -> Signup | None:
+    return session.exec(
+        select(Signup).where(Signup.campaign_id == campaign.id, Signup.brand_id == brand_id)
+    ).first()
+
+
+def target_reports(session: Session, actor: Actor, signup: Signup) -> list[IntelReport]:
+    """The reports a sign-up picked as targets, as far as the reader may see them."""
+    return list(
+        session.exec(
+            select(IntelReport)
+            .join(SignupTarget, col(SignupTarget.report_id) == IntelReport.id)
+            .where(SignupTarget.signup_id == signup.id, visible_intel(actor))
+            .order_by(col(IntelReport.id))
+        )
+    )
