@@ -131,6 +131,7 @@ def purchase_page(
             "group": session.get(WorkingGroup, campaign.group_id),
             "brand": session.get(Brand, purchase.brand_id),
             "runs": runs,
+            "purchase_view": purchases.view_of(purchase, campaign),
             "persona": persona,
             "personas": personas.for_group(session, campaign.group_id) if runs else [],
             "steps": steps,

@@ -141,6 +141,32 @@ def _campaign_total(session: Session, campaign: Campaign) -> Decimal:
     return sum((Decimal(str(a)) for a in amounts), Decimal(0))
 
 
+CHART_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Charts:
+    """Bars for the results page: (label, value, text shown beside the bar)."""
+
+    marketplaces: list[tuple[str, float, str]]
+    sellers: list[tuple[str, float, str]]
+    costs: list[tuple[str, float, str]]
+    cost_top: float
+
+
+def charts(results: Results, currency: str) -> Charts:
+    def rate_bars(rates: list[Rate]) -> list[tuple[str, float, str]]:
+        return [(r.label, r.percent, f"{r.percent:.0f}% of {r.judged}") for r in rates[:CHART_ROWS]]
+
+    costs = [(c.brand.name, float(c.pays), f"{c.pays:,.2f} {currency}") for c in results.costs]
+    return Charts(
+        marketplaces=rate_bars(results.by_marketplace),
+        sellers=rate_bars(results.by_seller),
+        costs=costs[:CHART_ROWS],
+        cost_top=max((value for _, value, _ in costs), default=0.0),
+    )
+
+
 def to_csv(results: Results, campaign: Campaign) -> str:
     """One row per purchase the viewer may see, as a spreadsheet reads it."""
     out = io.StringIO()

@@ -371,13 +371,15 @@ def results_page(
     campaign_id: int, request: Request, session: SessionDep, actor: CurrentActor
 ) -> Response:
     campaign = campaigns.get_visible(session, actor, campaign_id)
+    figures = results.compute(session, actor, campaign)
     return render(
         request,
         "testbuys/results.html",
         {
             "campaign": campaign,
             "group": session.get(WorkingGroup, campaign.group_id),
-            "results": results.compute(session, actor, campaign),
+            "results": figures,
+            "charts": results.charts(figures, campaign.currency),
             "runs": can(actor, Action.run_campaigns, campaign.group_id),
             **LABELS,
         },

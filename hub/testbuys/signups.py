@@ -22,6 +22,7 @@ from hub.policy import Action, Actor, can, ensure, visible_intel
 from hub.testbuys.models import (
     Campaign,
     CampaignStatus,
+    Purchase,
     Signup,
     SignupEvent,
     SignupState,
@@ -191,6 +192,7 @@ def _join_queue(
 
 def _change_request(session: Session, campaign: Campaign, signup: Signup, requested: int) -> None:
     """Keep the place in the queue; asking for fewer gives slots back at once."""
+    _refuse_if_planned(session, signup, keep=requested)
     if requested < signup.granted:
         campaign.slots_taken -= signup.granted - requested
         signup.granted = requested
@@ -263,7 +265,24 @@ def withdraw(session: Session, actor: Actor, campaign: Campaign) -> Signup:
     return signup
 
 
+def planned(session: Session, signup: Signup) -> int:
+    """How many purchases are already planned on the sign-up's slots."""
+    return session.exec(
+        select(func.count()).select_from(Purchase).where(Purchase.signup_id == signup.id)
+    ).one()
+
+
+def _refuse_if_planned(session: Session, signup: Signup, keep: int = 0) -> None:
+    count = planned(session, signup)
+    if count > keep:
+        raise Conflict(
+            f"{count} purchase{'s are' if count != 1 else ' is'} already planned on these "
+            "slots: ask the campaign's coordinator."
+        )
+
+
 def _release(session: Session, campaign: Campaign, signup: Signup, state: SignupState) -> None:
+    _refuse_if_planned(session, signup)
     campaign.slots_taken -= signup.granted
     signup.granted = 0
     signup.state = state
