@@ -25,6 +25,7 @@ from hub.groups.models import (
 from hub.intel.demo import load_demo_reports
 from hub.members.models import Brand, BrandDomain, OrgKind, Person, Role
 from hub.secretbox import SecretUnreadable, open_sealed, seal
+from hub.testbuys.demo import load_demo_testbuys
 
 SEED = 20240917
 
@@ -575,6 +576,7 @@ def load_demo_data(session: Session, settings: Settings) -> None:
         _Loader(session, settings).load()
         session.commit()
     load_demo_reports(session, settings)
+    load_demo_testbuys(session, settings)
 
 
 def _group_slugs() -> list[str]:
