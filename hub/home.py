@@ -9,6 +9,8 @@ from hub.groups import service as groups
 from hub.intel import service as intel
 from hub.intel.models import STATUS_LABELS
 from hub.members import service as members
+from hub.testbuys import campaigns, signups
+from hub.testbuys.models import CampaignStatus
 from hub.web import render
 
 router = APIRouter()
@@ -30,5 +32,10 @@ def dashboard(request: Request, session: SessionDep, actor: CurrentActor) -> Res
             "statuses": STATUS_LABELS,
             "to_decide": groups.pending_for_coordinator(session, actor),
             "my_pending": groups.pending_of_brand(session, brand) if actor.is_brand_admin else [],
+            "campaigns": [
+                line
+                for line in campaigns.listing(session, actor, CampaignStatus.open)
+                if signups.window_is_open(line.campaign)
+            ][:5],
         },
     )
