@@ -230,7 +230,7 @@ def roster(
     campaign = campaigns.get_visible(session, actor, campaign_id)
     ensure(actor, Action.run_campaigns, campaign.group_id)
     context = campaign_context(session, actor, campaign) | {"errors": {}, "values": {}}
-    return render(request, "testbuys/_roster.html", context)
+    return render(request, "testbuys/_roster.html", context | {"oob": True})
 
 
 @router.get("/testbuys/{campaign_id}/edit")

@@ -6,3 +6,14 @@ document.addEventListener("htmx:xhr:progress", (event) => {
   bar.hidden = false;
   bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
 });
+
+// A polled region marked data-keep-while-editing is not refreshed while someone is using a
+// form inside it: the refresh would wipe what they are typing.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const region = event.detail.elt;
+  if (!region.matches || !region.matches("[data-keep-while-editing]")) return;
+  const typing = [...region.querySelectorAll("input[type=text], input[type=number]")].some(
+    (input) => input.value !== input.defaultValue,
+  );
+  if (typing || region.contains(document.activeElement)) event.preventDefault();
+});
