@@ -215,9 +215,13 @@ def update(session: Session, actor: Actor, campaign: Campaign, form: CampaignFor
             "have fewer. Ask brands to withdraw, or move their sign-ups, first.",
         )
         check.done()
-    if checked.max_per_brand < _largest_grant(session, campaign):
+    largest = _largest_request(session, campaign)
+    if checked.max_per_brand < largest:
         check = FormCheck()
-        check.fail("max_per_brand", "A brand already holds more slots than this new cap.")
+        check.fail(
+            "max_per_brand",
+            f"A brand has already asked for {largest} slots; the cap cannot go below that.",
+        )
         check.done()
     campaign.title = checked.title
     campaign.goal = checked.goal
@@ -240,9 +244,13 @@ def update(session: Session, actor: Actor, campaign: Campaign, form: CampaignFor
     return campaign
 
 
-def _largest_grant(session: Session, campaign: Campaign) -> int:
+def _largest_request(session: Session, campaign: Campaign) -> int:
+    """The most any confirmed or waiting sign-up asks for: a new cap must allow it, or the
+    waitlist would later hand a brand more than the cap."""
     largest = session.exec(
-        select(func.max(Signup.granted)).where(Signup.campaign_id == campaign.id)
+        select(func.max(Signup.requested)).where(
+            Signup.campaign_id == campaign.id, col(Signup.state).in_(signups.ACTIVE)
+        )
     ).one()
     return int(largest or 0)
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from hub.intel.exports import safe_cell
 from hub.members.models import Brand
-from hub.policy import Actor
+from hub.policy import Action, Actor, can
 from hub.testbuys.models import (
     VERDICT_LABELS,
     Campaign,
@@ -107,6 +107,7 @@ def compute(session: Session, actor: Actor, campaign: Campaign) -> Results:
         .order_by(col(Brand.name))
     ).all()
     visible_brands = {line.brand.id: line.brand for line in lines}
+    runs = can(actor, Action.run_campaigns, campaign.group_id)
     total = sum((amount for _, amount in spent.values()), Decimal(0))
     costs: list[BrandCost] = []
     if campaign.cost_rule == CostRule.split_equally:
@@ -116,7 +117,8 @@ def compute(session: Session, actor: Actor, campaign: Campaign) -> Results:
             zip([b.id for b in sharing], split_evenly(everything, len(sharing)), strict=True)
         )
         for brand in sharing:
-            if brand.id in visible_brands or brand.id in spent:
+            # The runners see every brand's share; a brand sees its own, purchases or not.
+            if runs or brand.id == actor.brand_id:
                 count, amount = spent.get(brand.id or 0, (0, Decimal(0)))
                 costs.append(BrandCost(brand, count, amount, shares[brand.id]))
     else:
