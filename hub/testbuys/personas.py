@@ -66,8 +66,10 @@ def create(session: Session, actor: Actor, form: PersonaForm) -> Persona:
     ensure_any(actor)
     check = FormCheck()
     group = session.exec(select(WorkingGroup).where(WorkingGroup.slug == form.group)).first()
-    if group is None or not can(actor, Action.run_campaigns, group.id):
+    if group is None:
         check.fail("group", "Choose a working group whose campaigns you run.")
+    else:
+        ensure(actor, Action.run_campaigns, group.id)
     name = form.name.strip()
     if not name:
         check.fail("name", "Give the persona a name.")
