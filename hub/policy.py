@@ -162,6 +162,12 @@ def _runs_campaigns_of(actor: Actor, group_id: Any) -> bool:
     return actor.is_alliance_admin or group_id in actor.coordinated_group_ids
 
 
+def runs_any_campaigns(actor: Actor) -> bool:
+    """Whether the actor runs test-buy campaigns anywhere: the campaign form and the
+    persona register exist only for them."""
+    return actor.is_alliance_admin or bool(actor.coordinated_group_ids)
+
+
 def _brand_admin_in(actor: Actor, group_id: Any) -> bool:
     return actor.is_brand_admin and group_id in actor.group_ids
 

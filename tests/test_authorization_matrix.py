@@ -12,11 +12,13 @@ with its result in place) and did not happen when refused.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import fastapi.routing
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlmodel import Session, col, select
 from starlette.routing import BaseRoute, Mount
 
@@ -703,6 +705,40 @@ def _check_answer(answer: Answer, method: str, url: str, status: int, location: 
         assert status == answer, where
 
 
+class HasUrls(Protocol):
+    def url(self, path: str) -> str: ...
+
+
+def ask(
+    method: str,
+    path: str,
+    role: str,
+    answer: Answer,
+    db: Session,
+    target: HasUrls,
+    browser: TestClient,
+    forms: Mapping[tuple[str, str], Callable[[Any], Mapping[str, str | list[str]]]],
+    effects: Mapping[tuple[str, str], Callable[[Session, Any], bool]],
+    files: Mapping[tuple[str, str], Callable[[Any], dict[str, tuple[str, bytes, str]]]],
+) -> Response:
+    """Send one matrix case and check its answer, and for a form that its effect happened
+    exactly when allowed. Shared by every matrix file."""
+    url = target.url(path)
+    effect = effects.get((method, path))
+    if effect is not None:
+        assert not effect(db, target), "the effect is already there before the request"
+    if method == "GET":
+        response = browser.get(url)
+    else:
+        sent = files[(method, path)](target) if (method, path) in files else None
+        response = browser.request(method, url, data=forms[(method, path)](target), files=sent)
+    _check_answer(answer, method, url, response.status_code, response.headers.get("location", ""))
+    if effect is not None:
+        db.expire_all()
+        assert effect(db, target) == _carried_out(answer), f"effect of {method} {url} for {role}"
+    return response
+
+
 @pytest.mark.parametrize(("method", "path", "role", "answer"), CASES)
 def test_route_answers_role(
     method: str,
@@ -717,27 +753,15 @@ def test_route_answers_role(
 ) -> None:
     """The route answers the role as the matrix says, and a form acts only when allowed."""
     target = targets[COLUMNS[role][1]]
-    url = target.url(path)
-    effect = EFFECTS.get((method, path))
-    if effect is not None:
-        assert not effect(db, target), "the effect is already there before the request"
     browser = _browser(app, client_as, world, role)
-    if method == "GET":
-        response = browser.get(url)
-    else:
-        files = FILES[(method, path)](target) if (method, path) in FILES else None
-        response = browser.request(method, url, data=FORMS[(method, path)](target), files=files)
-    _check_answer(answer, method, url, response.status_code, response.headers.get("location", ""))
-    if effect is not None:
-        db.expire_all()
-        assert effect(db, target) == _carried_out(answer), f"effect of {method} {url} for {role}"
+    response = ask(method, path, role, answer, db, target, browser, FORMS, EFFECTS, FILES)
     told = TOLD.get((method, path))
     if told is not None:
         page, message = told(target)
         if answer == DONE:
-            assert response.headers["location"] == page, f"{method} {url} for {role}"
+            assert response.headers["location"] == page, f"{method} {path} for {role}"
         shown = browser.get(page).text
-        assert (message in shown) == _carried_out(answer), f"message of {method} {url} for {role}"
+        assert (message in shown) == _carried_out(answer), f"message of {method} {path} for {role}"
 
 
 def _flat_routes(routes: list[BaseRoute]) -> list[object]:

@@ -7,6 +7,7 @@ Action.run_campaigns on the campaign's group (its coordinators and alliance admi
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -70,6 +71,10 @@ class CheckedCampaign:
     budget: Decimal
     currency: str
     cost_rule: str
+
+    def columns(self) -> dict[str, Any]:
+        """The campaign's own columns, as checked (the group is stored by its id)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "group"}
 
 
 def parse_datetime(value: str) -> datetime | None:
@@ -175,19 +180,9 @@ def create(session: Session, actor: Actor, form: CampaignForm) -> Campaign:
         copied_from = get_visible(session, actor, int(form.copied_from)).id
     campaign = Campaign(
         group_id=checked.group.id or 0,
-        title=checked.title,
-        goal=checked.goal,
-        channels=checked.channels,
-        region=checked.region,
-        opens_at=checked.opens_at,
-        closes_at=checked.closes_at,
-        slots=checked.slots,
-        max_per_brand=checked.max_per_brand,
-        budget=checked.budget,
-        currency=checked.currency,
-        cost_rule=checked.cost_rule,
         copied_from_id=copied_from,
         created_by_id=actor.person_id,
+        **checked.columns(),
     )
     session.add(campaign)
     session.flush()
@@ -223,17 +218,8 @@ def update(session: Session, actor: Actor, campaign: Campaign, form: CampaignFor
             f"A brand has already asked for {largest} slots; the cap cannot go below that.",
         )
         check.done()
-    campaign.title = checked.title
-    campaign.goal = checked.goal
-    campaign.channels = checked.channels
-    campaign.region = checked.region
-    campaign.opens_at = checked.opens_at
-    campaign.closes_at = checked.closes_at
-    campaign.slots = checked.slots
-    campaign.max_per_brand = checked.max_per_brand
-    campaign.budget = checked.budget
-    campaign.currency = checked.currency
-    campaign.cost_rule = checked.cost_rule
+    for name, value in checked.columns().items():
+        setattr(campaign, name, value)
     campaign.updated_at = utcnow()
     session.add(campaign)
     signups.fill_from_waitlist(session, campaign, actor.person_id)
@@ -308,8 +294,12 @@ def duplicate_form(campaign: Campaign, group: WorkingGroup) -> CampaignForm:
     return form
 
 
-def form_values(form: CampaignForm) -> dict[str, str]:
-    return {f.name: getattr(form, f.name) for f in fields(form)}
+def runnable_groups(session: Session, actor: Actor) -> list[WorkingGroup]:
+    """The working groups whose campaigns the actor runs (every group for alliance admins)."""
+    query = select(WorkingGroup).order_by(col(WorkingGroup.name))
+    if not actor.is_alliance_admin:
+        query = query.where(col(WorkingGroup.id).in_(sorted(actor.coordinated_group_ids)))
+    return list(session.exec(query))
 
 
 def get_visible(session: Session, actor: Actor, campaign_id: int) -> Campaign:

@@ -10,7 +10,7 @@ from hub.clock import utcnow
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.groups.models import WorkingGroup
 from hub.members.models import Brand, Person
-from hub.policy import Action, Actor, can, ensure
+from hub.policy import Action, Actor, can, ensure, runs_any_campaigns
 from hub.testbuys.models import Campaign, Persona, Purchase
 
 
@@ -50,7 +50,7 @@ def register(session: Session, actor: Actor) -> list[tuple[Persona, WorkingGroup
 
 def ensure_any(actor: Actor) -> None:
     """Only people who run campaigns keep personas; to others the register does not exist."""
-    if not (actor.is_alliance_admin or actor.coordinated_group_ids):
+    if not runs_any_campaigns(actor):
         raise NotFound()
 
 

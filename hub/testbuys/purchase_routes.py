@@ -1,6 +1,7 @@
 """Pages of one purchase (details, costs, status, verdict, evidence, chain of custody,
 reporting to the board) and the buyer-persona register."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -18,7 +19,7 @@ from hub.members.models import Brand
 from hub.policy import Action, Actor, can, ensure
 from hub.testbuys import campaigns, custody, personas, purchases, reporting
 from hub.testbuys.models import Campaign, CustodyKind, Purchase
-from hub.testbuys.routes import LABELS, campaign_page, runnable_groups
+from hub.testbuys.routes import LABELS, campaign_page
 from hub.web import flash, redirect, render
 
 router = APIRouter()
@@ -98,7 +99,7 @@ def plan_purchase(
         purchase = purchases.create(session, actor, campaign, form)
     except InvalidForm as invalid:
         session.rollback()
-        values = purchases.form_values(form)
+        values = asdict(form)
         return campaign_page(request, session, actor, campaign, invalid.errors, values, 422)
     flash(request, "The purchase is planned.")
     return redirect(request, f"/testbuys/purchases/{purchase.id}")
@@ -142,7 +143,7 @@ def purchase_page(
             "may_report": purchase.verdict in reporting.REPORTABLE
             and purchase.report_id is None
             and can(actor, Action.post_intel, campaign.group_id),
-            "form": purchases.form_values(purchases.form_of(purchase)) | (values or {}),
+            "form": asdict(purchases.form_of(purchase)) | (values or {}),
             "errors": errors or {},
             **LABELS,
         },
@@ -172,7 +173,7 @@ def edit_purchase(
     except InvalidForm as invalid:
         session.rollback()
         purchase, campaign = purchases.get_visible(session, actor, purchase_id)
-        values = purchases.form_values(form)
+        values = asdict(form)
         return purchase_page(request, session, actor, purchase, campaign, invalid.errors, values)
     flash(request, "The purchase was saved.")
     return redirect(request, f"/testbuys/purchases/{purchase.id}")
@@ -194,7 +195,8 @@ def purchase_status(
     except InvalidForm as invalid:
         session.rollback()
         purchase, campaign = purchases.get_visible(session, actor, purchase_id)
-        return purchase_page(request, session, actor, purchase, campaign, invalid.errors)
+        typed = {"note": note}
+        return purchase_page(request, session, actor, purchase, campaign, invalid.errors, typed)
     flash(request, f"The purchase is now “{LABELS['purchase_statuses'][status]}”.")
     return redirect(request, f"/testbuys/purchases/{purchase.id}")
 
@@ -298,7 +300,7 @@ def _register_page(
             "rows": rows,
             "errors": errors or {},
             "values": values or {},
-            "groups": runnable_groups(session, actor),
+            "groups": campaigns.runnable_groups(session, actor),
         },
         status_code=422 if errors else 200,
     )

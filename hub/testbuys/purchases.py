@@ -1,7 +1,7 @@
 """Purchases: planned against a brand's confirmed slots, then tracked from order to
 verdict, with their costs, evidence files and status history."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +16,7 @@ from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel import evidence as files
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, PurchaseView, can, ensure, visible_purchases
+from hub.testbuys import signups
 from hub.testbuys.campaigns import parse_currency, parse_money
 from hub.testbuys.models import (
     PURCHASE_STATUS_LABELS,
@@ -76,10 +77,6 @@ class PurchaseForm:
     fees: str = ""
     cost_currency: str = ""
     amount: str = ""
-
-
-def form_values(form: PurchaseForm) -> dict[str, str]:
-    return {f.name: getattr(form, f.name) for f in fields(form)}
 
 
 def form_of(purchase: Purchase) -> PurchaseForm:
@@ -204,9 +201,7 @@ def create(session: Session, actor: Actor, campaign: Campaign, form: PurchaseFor
     signup = session.get(Signup, values["signup_id"])
     assert signup is not None
     session.refresh(signup)
-    used = session.exec(
-        select(func.count()).select_from(Purchase).where(Purchase.signup_id == signup.id)
-    ).one()
+    used = signups.planned(session, signup)
     if (
         signup.state not in (SignupState.confirmed, SignupState.waitlisted)
         or used >= signup.granted
@@ -287,6 +282,23 @@ def change_status(
     day_field = DATE_OF_STATUS.get(S(status))
     if day_field and getattr(purchase, day_field) is None:
         setattr(purchase, day_field, utcnow().date())
+    record_step(session, actor, purchase, status, note)
+    audit.record(
+        session,
+        actor.audit_id,
+        actor.label,
+        "testbuy.purchase_status",
+        f"purchase:{purchase.id}",
+        status=status,
+        verdict=verdict,
+    )
+    session.commit()
+    return purchase
+
+
+def record_step(session: Session, actor: Actor, purchase: Purchase, status: str, note: str) -> None:
+    """Move the purchase to `status` and keep the step in its history; the caller has
+    checked the step and commits."""
     session.add(
         PurchaseEvent(
             purchase_id=purchase.id or 0,
@@ -299,17 +311,6 @@ def change_status(
     purchase.status = status
     purchase.updated_at = utcnow()
     session.add(purchase)
-    audit.record(
-        session,
-        actor.audit_id,
-        actor.label,
-        "testbuy.purchase_status",
-        f"purchase:{purchase.id}",
-        status=status,
-        verdict=verdict,
-    )
-    session.commit()
-    return purchase
 
 
 def get_visible(session: Session, actor: Actor, purchase_id: int) -> tuple[Purchase, Campaign]:

@@ -4,7 +4,6 @@ seller or listing, with its evidence files."""
 
 from sqlmodel import Session
 
-from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import Conflict
 from hub.groups.models import WorkingGroup
@@ -18,11 +17,10 @@ from hub.testbuys.models import (
     VERDICT_LABELS,
     Campaign,
     Purchase,
-    PurchaseEvent,
     PurchaseStatus,
     Verdict,
 )
-from hub.testbuys.purchases import evidence_of, view_of
+from hub.testbuys.purchases import evidence_of, record_step, view_of
 
 REPORTABLE = {
     Verdict.counterfeit: Infringement.counterfeit,
@@ -128,17 +126,7 @@ def report(
 
 
 def _mark_reported(session: Session, actor: Actor, purchase: Purchase) -> None:
-    if purchase.status != PurchaseStatus.verdict:
-        return
-    session.add(
-        PurchaseEvent(
-            purchase_id=purchase.id or 0,
-            person_id=actor.person_id,
-            from_status=purchase.status,
-            to_status=PurchaseStatus.reported,
-            note="Posted to the intelligence board.",
+    if purchase.status == PurchaseStatus.verdict:
+        record_step(
+            session, actor, purchase, PurchaseStatus.reported, "Posted to the intelligence board."
         )
-    )
-    purchase.status = PurchaseStatus.reported
-    purchase.updated_at = utcnow()
-    session.add(purchase)

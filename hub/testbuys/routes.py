@@ -1,6 +1,7 @@
 """Pages of the test-buy program: the campaign list, a campaign with its sign-ups and
 roster, creating and editing campaigns, and the results."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,7 +13,8 @@ from hub.deps import CurrentActor
 from hub.errors import Conflict, InvalidForm, NotFound
 from hub.groups.models import WorkingGroup
 from hub.intel.models import IntelReport
-from hub.policy import Action, Actor, can, ensure, visible_intel
+from hub.members.models import OrgKind
+from hub.policy import Action, Actor, can, ensure, runs_any_campaigns, visible_intel
 from hub.testbuys import campaigns, personas, purchases, results, signups
 from hub.testbuys.models import (
     CAMPAIGN_STATUS_LABELS,
@@ -85,11 +87,6 @@ def signup_form(
 PostedSignup = Annotated[signups.SignupForm, Depends(signup_form)]
 
 
-def runnable_groups(session: Session, actor: Actor) -> list[WorkingGroup]:
-    everything = session.exec(select(WorkingGroup).order_by(col(WorkingGroup.name))).all()
-    return [g for g in everything if can(actor, Action.run_campaigns, g.id)]
-
-
 @router.get("/testbuys")
 def campaign_list(
     request: Request, session: SessionDep, actor: CurrentActor, status: str = ""
@@ -100,7 +97,7 @@ def campaign_list(
         {
             "lines": campaigns.listing(session, actor, status),
             "status": status,
-            "can_create": bool(runnable_groups(session, actor)),
+            "can_create": runs_any_campaigns(actor),
             **LABELS,
         },
         block="results",
@@ -119,10 +116,10 @@ def _form_page(
         request,
         "testbuys/form.html",
         {
-            "values": campaigns.form_values(form),
+            "values": asdict(form),
             "errors": errors or {},
             "campaign": campaign,
-            "groups": runnable_groups(session, actor),
+            "groups": campaigns.runnable_groups(session, actor),
             **LABELS,
         },
         status_code=422 if errors else 200,
@@ -133,7 +130,7 @@ def _form_page(
 def new_campaign(
     request: Request, session: SessionDep, actor: CurrentActor, group: str = ""
 ) -> Response:
-    if not runnable_groups(session, actor):
+    if not runs_any_campaigns(actor):
         raise NotFound("Only the coordinators of a working group open test-buy campaigns.")
     return _form_page(request, session, actor, campaigns.CampaignForm(group=group))
 
@@ -142,7 +139,7 @@ def new_campaign(
 def create_campaign(
     request: Request, session: SessionDep, actor: CurrentActor, form: PostedCampaign
 ) -> Response:
-    if not runnable_groups(session, actor):
+    if not runs_any_campaigns(actor):
         raise NotFound("Only the coordinators of a working group open test-buy campaigns.")
     try:
         campaign = campaigns.create(session, actor, form)
@@ -182,6 +179,7 @@ def campaign_context(session: Session, actor: Actor, campaign: Campaign) -> dict
         "group": group,
         "runs": runs,
         "may_sign_up": can(actor, Action.sign_up_brand, campaign.group_id),
+        "for_a_brand": actor.brand_kind == OrgKind.brand,  # the secretariat never signs up
         "window_open": signups.window_is_open(campaign),
         "mine": mine if mine and mine.state in signups.ACTIVE else None,
         "my_place": signups.place_in_queue(session, mine) if mine else None,
@@ -343,7 +341,8 @@ def reorder(
     except InvalidForm as invalid:
         message = " ".join(invalid.errors.values())
         errors = {f"reorder-{signup.id}": message}
-        return campaign_page(request, session, actor, campaign, errors, status_code=422)
+        typed = {f"place-{signup.id}": place, f"reason-{signup.id}": reason}
+        return campaign_page(request, session, actor, campaign, errors, typed, 422)
     flash(request, "The waitlist was reordered; the reason is kept with the sign-up.")
     return redirect(request, f"/testbuys/{campaign.id}#roster")
 

@@ -97,12 +97,16 @@ def _check(
     picked = sorted({int(v) for v in form.report_ids or [] if v.strip().isdigit()})
     if len(picked) > MAX_TARGET_REPORTS:
         check.fail("report_ids", f"Pick at most {MAX_TARGET_REPORTS} reports.")
-    readable = set(
-        session.exec(
-            select(IntelReport.id).where(
-                col(IntelReport.id).in_(picked),
-                IntelReport.group_id == campaign.group_id,
-                visible_intel(actor),
+    readable = (
+        set()
+        if not picked
+        else set(
+            session.exec(
+                select(IntelReport.id).where(
+                    col(IntelReport.id).in_(picked),
+                    IntelReport.group_id == campaign.group_id,
+                    visible_intel(actor),
+                )
             )
         )
     )
@@ -302,13 +306,9 @@ def get_for_runner(session: Session, actor: Actor, signup_id: int) -> tuple[Sign
     if row is None:
         raise NotFound("There is no such sign-up.")
     signup, campaign = row
-    if not _may_run(actor, campaign):
+    if not can(actor, Action.run_campaigns, campaign.group_id):
         raise NotFound("There is no such sign-up.")
     return signup, campaign
-
-
-def _may_run(actor: Actor, campaign: Campaign) -> bool:
-    return can(actor, Action.run_campaigns, campaign.group_id)
 
 
 def approve(session: Session, actor: Actor, signup: Signup, campaign: Campaign) -> Signup:

@@ -12,7 +12,7 @@ apparel things) and other-coordinator (the apparel coordinator, on the toys thin
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,8 +53,7 @@ from tests.test_authorization_matrix import (
     SIGN_IN,
     Answer,
     _browser,
-    _carried_out,
-    _check_answer,
+    ask,
 )
 from tests.testbuys.factories import make_campaign, make_purchase, sign_up
 
@@ -188,8 +187,7 @@ def _campaign_form(t: BuySide) -> dict[str, str]:
 FORMS: dict[tuple[str, str], Callable[[BuySide], Mapping[str, str | list[str]]]] = {
     ("POST", "/testbuys"): _campaign_form,
     ("POST", "/testbuys/{campaign_id}/edit"): lambda t: (
-        campaigns.form_values(campaigns.form_of(t.campaign, t.group))
-        | {"title": "Edited by the matrix"}
+        asdict(campaigns.form_of(t.campaign, t.group)) | {"title": "Edited by the matrix"}
     ),
     ("POST", "/testbuys/{campaign_id}/status"): lambda t: {"status": CampaignStatus.closed},
     ("POST", "/testbuys/{campaign_id}/purchases"): lambda t: {
@@ -218,7 +216,7 @@ FORMS: dict[tuple[str, str], Callable[[BuySide], Mapping[str, str | list[str]]]]
         "reason": "Moved by the matrix.",
     },
     ("POST", "/testbuys/purchases/{purchase_id}/edit"): lambda t: (
-        purchases.form_values(purchases.form_of(t.purchase)) | {"order_number": "MATRIX-ORDER"}
+        asdict(purchases.form_of(t.purchase)) | {"order_number": "MATRIX-ORDER"}
     ),
     ("POST", "/testbuys/purchases/{purchase_id}/status"): lambda t: {
         "status": PurchaseStatus.verdict,
@@ -464,21 +462,9 @@ def test_testbuy_route_answers_role(
     client_as: ClientAs,
 ) -> None:
     """The route answers the role as the matrix says, and a form acts only when allowed."""
-    target = buys[COLUMNS[role][1]]
-    url = target.url(path)
-    effect = EFFECTS.get((method, path))
-    if effect is not None:
-        assert not effect(db, target), "the effect is already there before the request"
     browser = _browser(app, client_as, world, role)
-    if method == "GET":
-        response = browser.get(url)
-    else:
-        files = FILES[(method, path)](target) if (method, path) in FILES else None
-        response = browser.request(method, url, data=FORMS[(method, path)](target), files=files)
-    _check_answer(answer, method, url, response.status_code, response.headers.get("location", ""))
-    if effect is not None:
-        db.expire_all()
-        assert effect(db, target) == _carried_out(answer), f"effect of {method} {url} for {role}"
+    target = buys[COLUMNS[role][1]]
+    ask(method, path, role, answer, db, target, browser, FORMS, EFFECTS, FILES)
 
 
 def test_no_route_is_in_both_matrices() -> None:
