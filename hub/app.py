@@ -24,10 +24,12 @@ from hub.auth.sso_routes import router as sso_router
 from hub.config import Settings, get_settings
 from hub.db import make_engine, session_factory
 from hub.errors import DomainError, NotSignedIn
+from hub.events.routes import router as events_router
 from hub.groups.routes import router as groups_router
 from hub.home import router as home_router
 from hub.intel.discussion_routes import router as discussion_router
 from hub.intel.routes import router as intel_router
+from hub.members.personal_routes import router as personal_router
 from hub.members.routes import router as members_router
 from hub.notify.routes import router as notify_router
 from hub.security import SecurityHeaders, authenticate, check_csrf
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         admin_router,
         purchase_router,  # before testbuys_router: /testbuys/personas is not a campaign id
         testbuys_router,
+        events_router,
+        personal_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

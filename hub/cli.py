@@ -2,9 +2,11 @@
 
 import argparse
 import getpass
+import logging
 import os
 import socket
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -12,7 +14,7 @@ from sqlmodel import Session, select
 
 from hub import audit
 from hub.config import Environment, Settings, get_settings
-from hub.db import make_engine, upgrade_database
+from hub.db import make_engine, session_factory, upgrade_database
 from hub.errors import DomainError, InvalidForm
 from hub.groups import service as groups
 from hub.members import service as members
@@ -65,8 +67,50 @@ def _demo(args: argparse.Namespace) -> None:
     engine.dispose()
     print(f"Alliance Hub demo on {settings.base_url} (database {settings.database_url})")
     print("Sign in with any demo e-mail; the login page lists a few.")
+    _start_worker_thread(settings)
     args.workers = 1
     _serve(args)
+
+
+def _start_worker_thread(settings: Settings) -> None:
+    """The demo's worker: a daemon thread, so it ends with the server."""
+    from hub.worker import run_forever
+
+    _check_mail_settings(settings)
+    sessions = session_factory(make_engine(settings))
+    threading.Thread(
+        target=run_forever,
+        args=(sessions, settings, threading.Event()),
+        name="hub-worker",
+        daemon=True,
+    ).start()
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from hub.worker import run_forever, run_once
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    settings.check()
+    _check_mail_settings(settings)
+    engine = make_engine(settings)
+    try:
+        if args.once:
+            print(f"{run_once(session_factory(engine), settings)} mails sent.")
+        else:
+            run_forever(session_factory(engine), settings, interval=args.interval)
+    finally:
+        engine.dispose()
+
+
+def _check_mail_settings(settings: Settings) -> None:
+    from hub.notify.mail import SmtpServer
+
+    if settings.smtp_url:
+        try:
+            SmtpServer.from_url(settings.smtp_url)
+        except ValueError as error:
+            raise SystemExit(f"error: {error}") from None
 
 
 def _db_upgrade(args: argparse.Namespace) -> None:
@@ -263,6 +307,10 @@ def _parser() -> argparse.ArgumentParser:
     serving(serve)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
+    worker = commands.add_parser("worker", help="run the periodic jobs and send queued e-mail")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
+    worker.set_defaults(run=_worker)
     db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
     db.add_parser("upgrade", help="apply all migrations").set_defaults(run=_db_upgrade)
 

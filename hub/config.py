@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     login_attempts_per_ip: int = Field(default=30, ge=1)
     login_attempts_per_email: int = Field(default=10, ge=1)
     login_attempt_window_minutes: int = Field(default=15, ge=1)
+    # Outgoing mail: smtp://host:port, smtp+starttls://user:password@host:587 or
+    # smtps://user:password@host:465. Empty: mail waits in the outbox until it is set.
+    smtp_url: str = ""
+    mail_from: str = "Alliance Hub <hub@localhost>"
 
     @property
     def secure_cookies(self) -> bool:

@@ -2,14 +2,16 @@
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine, select
 
 from hub.config import Settings
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -90,3 +92,23 @@ def upgrade_database(engine: Engine) -> None:
 
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
+
+
+def lock_row(session: Session, model: type[Row], row_id: int, column: str) -> Row | None:
+    """Hold one row until the caller commits, and return it freshly read (None if gone).
+
+    PostgreSQL locks the row (a no-op UPDATE of `column`); SQLite has one writer at a
+    time, and takes the write lock only at the first write of a transaction, so a read
+    transaction left open by the request is ended first: otherwise its old snapshot could
+    not write. Callers decide on counts read after this, never before.
+    """
+    if session.get_bind().dialect.name == "sqlite" and session.in_transaction():
+        session.commit()
+    key = model.__table__.c["id"]  # type: ignore[attr-defined]
+    field = getattr(model, column)
+    locked = session.execute(update(model).where(key == row_id).values({column: field}))
+    if getattr(locked, "rowcount", 1) == 0:
+        return None
+    return session.exec(
+        select(model).where(key == row_id).execution_options(populate_existing=True)
+    ).one()

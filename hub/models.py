@@ -4,6 +4,13 @@ from sqlmodel import SQLModel
 
 from hub.audit import AuditEntry
 from hub.auth.models import IdentityProvider, LoginEvent, RateCounter, WebSession
+from hub.events.models import (
+    BrandSeats,
+    CalendarFeed,
+    Event,
+    EventInvite,
+    Registration,
+)
 from hub.groups.models import Coordinator, GroupMembership, JoinRequest, WorkingGroup
 from hub.intel.models import (
     Comment,
@@ -64,5 +71,10 @@ __all__ = [
     "Signup",
     "SignupEvent",
     "SignupTarget",
+    "BrandSeats",
+    "CalendarFeed",
+    "Event",
+    "EventInvite",
+    "Registration",
     "metadata",
 ]

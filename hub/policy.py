@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlmodel import col
 
 from hub.errors import Forbidden
+from hub.events.models import Audience, Event, EventInvite
 from hub.intel.models import IntelReport, ReportRecipient, Tlp
 from hub.members.models import OrgKind, Role
 from hub.testbuys.models import Campaign, CampaignStatus, Purchase
@@ -33,6 +34,7 @@ class Actor:
     coordinated_group_ids: frozenset[int] = field(default_factory=frozenset)
     session_id: int | None = None
     unread_notifications: int = 0
+    time_zone: str = ""  # chosen on the profile; empty: as the browser says
 
     @property
     def is_alliance_admin(self) -> bool:
@@ -89,6 +91,9 @@ class Action(StrEnum):
     run_campaigns = "run-campaigns"  # thing: group id; test-buy campaigns, personas, purchases
     sign_up_brand = "sign-up-brand"  # thing: group id; the actor's brand joins a campaign
     examine_purchase = "examine-purchase"  # thing: PurchaseView; verdict, evidence, custody
+    organise_events = "organise-events"  # thing: group id, or None for alliance-wide
+    manage_event = "manage-event"  # thing: EventView; edit, cancel, approve, attendee list
+    see_attendees = "see-attendees"  # thing: EventView
     administer = "administer"  # the admin area at all
 
 
@@ -106,6 +111,15 @@ class PurchaseView:
 
     group_id: int
     brand_id: int
+
+
+@dataclass(frozen=True)
+class EventView:
+    """What the rules need to know about an event the actor already sees."""
+
+    group_id: int | None
+    attendees_visible: bool = False
+    attending: bool = False  # the actor holds a confirmed seat
 
 
 def _signed_in(actor: Actor, _thing: Any) -> bool:
@@ -181,6 +195,28 @@ def _purchase_people(actor: Actor, purchase: Any) -> bool:
     )
 
 
+def _organiser_for(actor: Actor, group_id: Any) -> bool:
+    """Coordinators organise their group's events; only alliance staff organise for the
+    whole alliance."""
+    return actor.is_alliance_admin or (group_id is not None and _coordinator_of(actor, group_id))
+
+
+def runs_any_events(actor: Actor) -> bool:
+    """Whether the actor organises events anywhere: the event form exists only for them."""
+    return actor.is_alliance_admin or bool(actor.coordinated_group_ids)
+
+
+def _manages_event(actor: Actor, event: Any) -> bool:
+    assert isinstance(event, EventView)
+    return _organiser_for(actor, event.group_id)
+
+
+def _sees_attendees(actor: Actor, event: Any) -> bool:
+    """The organisers; other attendees only if the organiser chose so."""
+    assert isinstance(event, EventView)
+    return _manages_event(actor, event) or (event.attendees_visible and event.attending)
+
+
 RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.view_directory: _signed_in,
     Action.view_brand_people: _fellow_of,
@@ -202,6 +238,9 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.run_campaigns: _runs_campaigns_of,
     Action.sign_up_brand: _brand_admin_in,
     Action.examine_purchase: _purchase_people,
+    Action.organise_events: _organiser_for,
+    Action.manage_event: _manages_event,
+    Action.see_attendees: _sees_attendees,
 }
 
 
@@ -283,3 +322,22 @@ def visible_purchases(actor: Actor) -> ColumnElement[bool]:
     if actor.is_alliance_admin:
         return true()
     return or_(_in(Campaign.group_id, actor.coordinated_group_ids), own)
+
+
+def visible_events(actor: Actor) -> ColumnElement[bool]:
+    """Rows of Event the actor may see: alliance-wide events, their brand's groups' events,
+    events their brand is invited to, and every event of a group they coordinate. Anything
+    else is a 404, on the calendar, the event page, its .ics and the feed alike."""
+    if actor.is_alliance_admin:
+        return true()
+    invited = exists(
+        select(col(EventInvite.event_id)).where(
+            col(EventInvite.event_id) == Event.id, col(EventInvite.brand_id) == actor.brand_id
+        )
+    )
+    return or_(
+        col(Event.audience) == Audience.alliance,
+        _in(Event.group_id, actor.coordinated_group_ids),
+        and_(col(Event.audience) == Audience.group, _in(Event.group_id, actor.group_ids)),
+        and_(col(Event.audience) == Audience.invited, invited),
+    )

@@ -12,7 +12,9 @@ from hub.errors import DomainError, NotSignedIn
 from hub.web import CSRF_FIELD, CSRF_HEADER
 
 # Everything needs a signed-in person except these paths (and the mounted static files).
-PUBLIC_PATHS = ("/login", "/logout", "/auth/", "/healthz", "/readyz")
+# The calendar feed is opened by calendar applications, without a session: its secret
+# token is the credential (hub.events.feeds).
+PUBLIC_PATHS = ("/login", "/logout", "/auth/", "/healthz", "/readyz", "/calendar/")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -12,6 +13,7 @@ from jinja2_fragments import render_block
 from markupsafe import Markup
 
 from hub import ROOT, policy
+from hub.events.times import span_text, to_local
 from hub.members.models import ROLE_LABELS
 
 CSRF_FIELD = "csrf_token"
@@ -34,7 +36,19 @@ def build_environment() -> Environment:
     env.filters["sanitised"] = Markup
     env.filters["when"] = lambda value: value.strftime("%d %b %Y, %H:%M UTC") if value else "—"
     env.filters["day"] = lambda value: value.strftime("%d %b %Y") if value else "—"
+    env.filters["in_zone"] = in_zone
+    env.filters["event_span"] = lambda event, viewer: span_text(
+        event.starts_at, event.ends_at, event.all_day, event.time_zone, viewer
+    )
     return env
+
+
+def in_zone(value: datetime | None, zone_name: str, pattern: str = "%a %d %b %Y, %H:%M") -> str:
+    """A stored UTC time as the clock reads in `zone_name`, with the zone's abbreviation."""
+    if value is None:
+        return "—"
+    local = to_local(value, zone_name)
+    return f"{local.strftime(pattern)} {local.strftime('%Z')}".strip()
 
 
 def initials(name: str) -> str:

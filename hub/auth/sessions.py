@@ -131,4 +131,5 @@ def load_actor(
         coordinated_group_ids=frozenset(coordinated),
         session_id=session_id,
         unread_notifications=unread,
+        time_zone=person.time_zone,
     )

@@ -71,3 +71,5 @@ class Person(SQLModel, table=True):
     oidc_subject: str | None = Field(default=None, sa_type=String(255))
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    # The zone times are shown in; empty means "as the browser says", else UTC.
+    time_zone: str = Field(default="", sa_type=String(64))

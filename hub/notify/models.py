@@ -1,8 +1,8 @@
-"""The notification table: one line a person should know about."""
+"""The notification table (one line a person should know about) and the e-mail outbox."""
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import JSON, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
@@ -21,3 +21,29 @@ class Notification(SQLModel, table=True):
     link: str = Field(default="", sa_type=String(300))  # where to go, when not a report
     created_at: datetime = Field(default_factory=utcnow)
     read_at: datetime | None = None
+
+
+class OutboxMail(SQLModel, table=True):
+    """One e-mail to send (hub.notify.outbox queues, hub.notify.mail sends), kept after it
+    went out or was given up on, as the record of what the hub sent."""
+
+    __tablename__ = "outbox_mail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str = Field(sa_type=String(254))
+    subject: str = Field(sa_type=String(300))
+    body: str = Field(sa_type=Text)
+    # [{"filename", "content_type", "data" (base64)}]: small files such as .ics invitations.
+    attachments: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    # The same key is never queued twice (NULLs do not collide), e.g. "reminder:42:7".
+    dedupe_key: str | None = Field(default=None, sa_type=String(200), unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    attempts: int = 0  # counted when a worker claims the mail, so a crash counts too
+    # None once sent or given up, so finding due mail never looks at the history.
+    next_attempt_at: datetime | None = Field(default_factory=utcnow, index=True)
+    # A worker's claim; it lapses after hub.notify.mail.LEASE, so a crashed worker's mail
+    # is taken up again.
+    claimed_at: datetime | None = None
+    claim_token: str | None = Field(default=None, sa_type=String(32))
+    sent_at: datetime | None = None
+    last_error: str = Field(default="", sa_type=String(1000))

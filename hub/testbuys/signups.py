@@ -9,11 +9,12 @@ constraint on the campaign (slots_taken <= slots) is the last line if code ever 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, update
+from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from hub import audit
 from hub.clock import utcnow
+from hub.db import lock_row
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel.models import IntelReport
 from hub.members.models import Brand, Person, Role
@@ -46,22 +47,11 @@ def window_is_open(campaign: Campaign, now: datetime | None = None) -> bool:
 
 
 def lock_campaign(session: Session, campaign_id: int) -> Campaign:
-    """Hold the campaign's row until the caller commits, and return it freshly read.
-
-    PostgreSQL locks the row (a no-op UPDATE); SQLite has one writer at a time, and takes
-    the write lock only at the first write of a transaction, so a read transaction left
-    open by the request is ended first: otherwise its old snapshot could not write.
-    """
-    if session.get_bind().dialect.name == "sqlite" and session.in_transaction():
-        session.commit()
-    locked = session.execute(
-        update(Campaign).where(col(Campaign.id) == campaign_id).values(slots=Campaign.slots)
-    )
-    if getattr(locked, "rowcount", 1) == 0:
+    """Hold the campaign's row until the caller commits, and return it freshly read."""
+    campaign = lock_row(session, Campaign, campaign_id, "slots")
+    if campaign is None:
         raise NotFound("There is no such campaign.")
-    return session.exec(
-        select(Campaign).where(Campaign.id == campaign_id).execution_options(populate_existing=True)
-    ).one()
+    return campaign
 
 
 @dataclass

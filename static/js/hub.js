@@ -17,3 +17,12 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   );
   if (typing || region.contains(document.activeElement)) event.preventDefault();
 });
+
+// The browser's time zone, so the server can show times in it until the person picks one
+// on their settings page.
+(() => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && !document.cookie.split("; ").includes(`hub_tz=${zone}`)) {
+    document.cookie = `hub_tz=${zone}; path=/; max-age=31536000; samesite=lax`;
+  }
+})();

@@ -1,0 +1,1 @@
+"""Event calendars: workshops, trainings, webinars, conferences and group meetings."""

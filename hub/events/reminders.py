@@ -1,0 +1,127 @@
+"""Reminders the worker sends: a day before an event to everyone holding a seat, and two
+days before registration closes to the audience that has not registered (only while seats
+are free). Each is marked as sent in the same transaction that queues its mail, so a
+restarted worker never reminds twice."""
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, or_, select
+
+from hub.config import Settings
+from hub.events import notices
+from hub.events.models import (
+    ACTIVE_STATES,
+    Audience,
+    Event,
+    EventInvite,
+    EventStatus,
+    Registration,
+    RegistrationState,
+)
+from hub.events.times import to_local
+from hub.groups.models import Coordinator, GroupMembership
+from hub.members.models import Brand, Person
+
+BEFORE_EVENT = timedelta(hours=24)
+BEFORE_DEADLINE = timedelta(hours=48)
+BATCH = 200
+
+
+def remind_attendees(session: Session, settings: Settings, now: datetime) -> int:
+    rows = session.exec(
+        select(Registration, Event)
+        .join(Event, col(Event.id) == Registration.event_id)
+        .where(
+            Registration.state == RegistrationState.confirmed,
+            col(Registration.reminded_at).is_(None),
+            Event.status == EventStatus.scheduled,
+            col(Event.starts_at) > now,
+            col(Event.starts_at) <= now + BEFORE_EVENT,
+        )
+        .limit(BATCH)
+    ).all()
+    for registration, event in rows:
+        person = session.get(Person, registration.person_id)
+        registration.reminded_at = now
+        session.add(registration)
+        if person is None:
+            continue
+        notices.remind(
+            session,
+            settings,
+            person,
+            event,
+            f"Reminder: {event.title} starts {_starts(event)}.",
+            dedupe_key=f"event-reminder:{registration.id}",
+            show_link=True,
+        )
+    session.commit()
+    return len(rows)
+
+
+def _starts(event: Event) -> str:
+    local = to_local(event.starts_at, event.time_zone)
+    if event.all_day:
+        return f"on {local:%A %d %B}"
+    return f"on {local:%A %d %B at %H:%M} ({event.time_zone})"
+
+
+def _audience(session: Session, event: Event) -> list[Person]:
+    """Active people the event is meant for, who have no registration for it."""
+    registered = select(Registration.person_id).where(
+        Registration.event_id == event.id, col(Registration.state).in_(ACTIVE_STATES)
+    )
+    query = (
+        select(Person)
+        .join(Brand, col(Brand.id) == Person.brand_id)
+        .where(
+            col(Person.is_active).is_(True),
+            col(Brand.is_active).is_(True),
+            col(Person.id).not_in(registered),
+        )
+    )
+    if event.audience == Audience.group:
+        brands = select(GroupMembership.brand_id).where(GroupMembership.group_id == event.group_id)
+        coordinators = select(Coordinator.person_id).where(Coordinator.group_id == event.group_id)
+        query = query.where(or_(col(Person.brand_id).in_(brands), col(Person.id).in_(coordinators)))
+    elif event.audience == Audience.invited:
+        invited = select(EventInvite.brand_id).where(EventInvite.event_id == event.id)
+        query = query.where(col(Person.brand_id).in_(invited))
+    return list(session.exec(query))
+
+
+def remind_deadline(session: Session, settings: Settings, now: datetime) -> int:
+    events = session.exec(
+        select(Event)
+        .where(
+            Event.status == EventStatus.scheduled,
+            col(Event.deadline_reminded_at).is_(None),
+            col(Event.registration_opens_at) <= now,
+            col(Event.registration_closes_at) > now,
+            col(Event.registration_closes_at) <= now + BEFORE_DEADLINE,
+            col(Event.seats_taken) < col(Event.capacity),
+        )
+        .limit(BATCH)
+    ).all()
+    sent = 0
+    for event in events:
+        closes = to_local(event.registration_closes_at, event.time_zone)
+        text = (
+            f"Registration for {event.title} closes on {closes:%A %d %B at %H:%M} "
+            f"({event.time_zone}); seats are still free."
+        )
+        for person in _audience(session, event):
+            notices.remind(
+                session,
+                settings,
+                person,
+                event,
+                text,
+                dedupe_key=f"event-deadline:{event.id}:{person.id}",
+                show_link=False,
+            )
+            sent += 1
+        event.deadline_reminded_at = now
+        session.add(event)
+        session.commit()
+    return sent

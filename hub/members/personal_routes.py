@@ -1,0 +1,79 @@
+"""A person's own settings: the time zone times are shown in, and their secret calendar
+subscription address."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from hub import audit
+from hub.db import SessionDep
+from hub.deps import CurrentActor
+from hub.errors import InvalidForm, NotFound
+from hub.events import feeds
+from hub.events.times import TZ_COOKIE, is_zone, zone_names
+from hub.members.models import Person
+from hub.policy import Actor
+from hub.web import flash, redirect, render
+
+router = APIRouter()
+
+
+def _page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    settings = request.app.state.settings
+    token = feeds.token_of(session, settings, actor)
+    return render(
+        request,
+        "members/settings.html",
+        {
+            "zones": zone_names(),
+            "browser_zone": request.cookies.get(TZ_COOKIE, ""),
+            "feed_url": f"{settings.base_url.rstrip('/')}/calendar/{token}.ics",
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/me")
+def my_settings(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    return _page(request, session, actor)
+
+
+@router.post("/me/time-zone")
+def set_time_zone(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    time_zone: Annotated[str, Form()] = "",
+) -> Response:
+    """An empty choice means: follow the browser."""
+    chosen = time_zone.strip()
+    if chosen and not is_zone(chosen):
+        error = InvalidForm({"time_zone": "Choose a time zone from the list, e.g. Europe/Paris."})
+        return _page(request, session, actor, error.errors, error.status_code)
+    person = session.get(Person, actor.person_id)
+    if person is None:
+        raise NotFound()
+    person.time_zone = chosen
+    session.add(person)
+    audit.record(session, actor.audit_id, actor.label, "person.time_zone", f"person:{person.id}")
+    session.commit()
+    flash(request, f"Times are now shown in {chosen or 'your browser’s time zone'}.")
+    return redirect(request, "/me")
+
+
+@router.post("/me/calendar-feed")
+def reset_feed(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    feeds.reset(session, request.app.state.settings, actor)
+    audit.record(session, actor.audit_id, actor.label, "calendar_feed.reset", "")
+    session.commit()
+    flash(request, "Your calendar address was changed; the old one no longer works.")
+    return redirect(request, "/me")
