@@ -15,6 +15,7 @@ from hub.auth.devidp import dev_client_id, dev_client_secret, dev_issuer
 from hub.auth.models import IdentityProvider
 from hub.clock import utcnow
 from hub.config import Settings
+from hub.events.demo import load_demo_events
 from hub.groups.models import (
     Coordinator,
     GroupMembership,
@@ -577,6 +578,7 @@ def load_demo_data(session: Session, settings: Settings) -> None:
         session.commit()
     load_demo_reports(session, settings)
     load_demo_testbuys(session, settings)
+    load_demo_events(session, settings)
 
 
 def _group_slugs() -> list[str]:

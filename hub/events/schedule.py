@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 from sqlmodel import update as update_rows
 
 from hub import audit
@@ -542,3 +542,16 @@ def by_day(lines: list[EventLine], days: list[date], zone_name: str) -> dict[dat
             if first <= day <= last:
                 placed[day].append(line)
     return placed
+
+
+def search(session: Session, actor: Actor, text: str, limit: int = 10) -> list[EventLine]:
+    """Events the actor may see whose title or venue holds every word of `text`, latest
+    first; the site search shows them beside the intelligence hits."""
+    words = [word for word in text.split() if len(word) >= 2][:5]
+    if not words:
+        return []
+    query = _visible_query(actor, Filters())
+    for word in words:
+        pattern = f"%{word.replace('%', '').replace('_', '')}%"
+        query = query.where(or_(col(Event.title).ilike(pattern), col(Event.venue).ilike(pattern)))
+    return _lines(session, actor, query.order_by(col(Event.starts_at).desc()).limit(limit))

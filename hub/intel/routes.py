@@ -13,6 +13,7 @@ from hub.config import Settings
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
+from hub.events import schedule as event_schedule
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
 from hub.intel import (
@@ -333,6 +334,7 @@ def search_page(
             "groups": groups.all_groups(session),
             "filters": filters,
             "hits": hits,
+            "events": event_schedule.search(session, actor, q) if q else [],
             **LABELS,
         },
         block="results",

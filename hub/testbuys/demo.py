@@ -145,23 +145,23 @@ def load_demo_testbuys(session: Session, settings: Settings) -> None:
     rng = random.Random(SEED)
     for plan in PLANS:
         group = session.exec(select(WorkingGroup).where(WorkingGroup.slug == plan.group)).first()
-        runner = _coordinator(session, group) if group else None
+        runner = coordinator_of(session, group) if group else None
         if group is None or runner is None:
             continue
         _Campaign(session, settings, rng, plan, group, runner).load()
 
 
-def _coordinator(session: Session, group: WorkingGroup) -> Actor | None:
+def coordinator_of(session: Session, group: WorkingGroup) -> Actor | None:
     person = session.exec(
         select(Person)
         .join(Coordinator, col(Coordinator.person_id) == Person.id)
         .where(Coordinator.group_id == group.id)
         .order_by(col(Person.id))
     ).first()
-    return _actor(session, person) if person else None
+    return actor_for(session, person) if person else None
 
 
-def _actor(session: Session, person: Person) -> Actor:
+def actor_for(session: Session, person: Person) -> Actor:
     brand = session.get(Brand, person.brand_id)
     assert brand is not None
     return load_actor(session, person, brand)
@@ -233,7 +233,7 @@ class _Campaign:
         one_per_brand = {p.brand_id: p for p in reversed(admins)}  # the first admin of each
         chosen = sorted(one_per_brand.values(), key=lambda p: p.id or 0)
         for person, wanted in zip(chosen, self.plan.signups, strict=False):
-            actor = _actor(self.session, person)
+            actor = actor_for(self.session, person)
             product = self.rng.choice(["Down jacket", "Hoodie", "Charger", "Power bank", "Parfum"])
             form = signups.SignupForm(
                 requested=str(wanted),
