@@ -5,6 +5,9 @@ from fastapi.responses import Response
 
 from hub.db import SessionDep
 from hub.deps import CurrentActor
+from hub.events import schedule
+from hub.events.models import REGISTRATION_STATE_LABELS
+from hub.events.times import viewer_zone
 from hub.groups import service as groups
 from hub.intel import service as intel
 from hub.intel.models import STATUS_LABELS
@@ -37,5 +40,8 @@ def dashboard(request: Request, session: SessionDep, actor: CurrentActor) -> Res
                 for line in campaigns.listing(session, actor, CampaignStatus.open)
                 if signups.window_is_open(line.campaign)
             ][:5],
+            "events": schedule.listing(session, actor, schedule.Filters())[:5],
+            "registration_states": REGISTRATION_STATE_LABELS,
+            "zone": viewer_zone(request, actor),
         },
     )
