@@ -10,7 +10,6 @@ from sqlmodel import Session, col, or_, select
 from hub.config import Settings
 from hub.events import notices
 from hub.events.models import (
-    ACTIVE_STATES,
     Audience,
     Event,
     EventInvite,
@@ -67,10 +66,9 @@ def _starts(event: Event) -> str:
 
 
 def _audience(session: Session, event: Event) -> list[Person]:
-    """Active people the event is meant for, who have no registration for it."""
-    registered = select(Registration.person_id).where(
-        Registration.event_id == event.id, col(Registration.state).in_(ACTIVE_STATES)
-    )
+    """Active people the event is meant for who never registered for it: not those who
+    cancelled, handed their seat over or were declined."""
+    registered = select(Registration.person_id).where(Registration.event_id == event.id)
     query = (
         select(Person)
         .join(Brand, col(Brand.id) == Person.brand_id)

@@ -228,7 +228,7 @@ def check_form(session: Session, actor: Actor, form: EventForm) -> CheckedEvent:
     group, invited = _check_group(session, actor, form, check)
     if form.kind not in {kind.value for kind in EventKind}:
         check.fail("kind", "Choose the type of event.")
-    title = form.title.strip()
+    title = " ".join(form.title.split())  # one line: it is also the subject of e-mails
     if len(title) < 3:
         check.fail("title", "Give the event a title of at least 3 characters.")
     elif len(title) > 200:
@@ -243,7 +243,7 @@ def check_form(session: Session, actor: Actor, form: EventForm) -> CheckedEvent:
     )
     if capacity and per_brand > capacity:
         check.fail("seats_per_brand", "A brand cannot have more seats than the event has.")
-    zone_name = form.time_zone if is_zone(form.time_zone) else "UTC"
+    zone_name = form.time_zone.strip() if is_zone(form.time_zone.strip()) else "UTC"
     opens_at = utcnow().replace(second=0, microsecond=0)
     if form.registration_opens.strip():
         opens_at = _local_moment(form.registration_opens, zone_name) or opens_at
@@ -532,12 +532,14 @@ def between(
 
 
 def by_day(lines: list[EventLine], days: list[date], zone_name: str) -> dict[date, list[EventLine]]:
-    """Each day of the grid with the events happening on it in the viewer's zone."""
+    """Each day of the grid with the events happening on it in the viewer's zone; whole
+    days are the event's own dates, wherever the viewer is."""
     placed: dict[date, list[EventLine]] = {day: [] for day in days}
     for line in lines:
-        first = to_local(line.event.starts_at, zone_name).date()
+        on = line.event.time_zone if line.event.all_day else zone_name
+        first = to_local(line.event.starts_at, on).date()
         # An event ending exactly at midnight does not spill onto the next day.
-        last = (to_local(line.event.ends_at, zone_name) - timedelta(microseconds=1)).date()
+        last = (to_local(line.event.ends_at, on) - timedelta(microseconds=1)).date()
         for day in days:
             if first <= day <= last:
                 placed[day].append(line)

@@ -75,6 +75,8 @@ class Month:
     def parse(cls, text: str, today: date) -> "Month":
         try:
             year, month = (int(part) for part in text.split("-", 1))
+            if not date.min.year < year < date.max.year:  # its grid would leave the calendar
+                raise ValueError(text)
             return cls(date(year, month, 1))
         except ValueError:
             return cls(today.replace(day=1))

@@ -1,6 +1,7 @@
 """Events and registrations for tests, made through the services as real ones are."""
 
 import itertools
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -69,7 +70,10 @@ def make_event(
     return schedule.create(session, actor_of(session, organiser), form)
 
 
-def register(
-    session: Session, settings: Settings, person: Person, event: Event
-) -> Registration:
+def register(session: Session, settings: Settings, person: Person, event: Event) -> Registration:
     return registrations.register(session, settings, actor_of(session, person), event)
+
+
+def form_data(form: schedule.EventForm) -> dict[str, str | list[str]]:
+    """The form's fields as a browser posts them."""
+    return asdict(form)
