@@ -96,7 +96,8 @@ def _worker(args: argparse.Namespace) -> None:
     engine = make_engine(settings)
     try:
         if args.once:
-            print(f"{run_once(session_factory(engine), settings)} mails sent.")
+            sent = run_once(session_factory(engine), settings)
+            print(f"{sent} {'mail' if sent == 1 else 'mails'} sent.")
         else:
             run_forever(session_factory(engine), settings, interval=args.interval)
     finally:

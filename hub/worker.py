@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from hub.clock import utcnow
 from hub.config import Settings
+from hub.events.reminders import remind_attendees, remind_deadline
 from hub.notify.mail import SessionFactory, deliver_due
 
 log = logging.getLogger("hub.worker")
@@ -25,7 +26,7 @@ INTERVAL_SECONDS = 5.0
 Job = Callable[[Session, Settings, datetime], int]
 """Queues what is due at `now` and returns how many mails it queued; run_once commits."""
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [remind_attendees, remind_deadline]
 
 
 def run_once(

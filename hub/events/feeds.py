@@ -11,6 +11,7 @@ open in the hub. Resetting makes a new token; the old address stops working at o
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from sqlmodel import Session, col, or_, select
 
@@ -19,9 +20,17 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import NotFound
 from hub.events import ics
-from hub.events.models import ACTIVE_STATES, Audience, CalendarFeed, Event, Registration
+from hub.events.models import (
+    ACTIVE_STATES,
+    Audience,
+    CalendarFeed,
+    Event,
+    EventInvite,
+    Registration,
+)
 from hub.events.models import RegistrationState as State
 from hub.events.registrations import view_of
+from hub.events.times import as_utc
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, can, visible_events
 from hub.secretbox import open_sealed, seal
@@ -83,15 +92,19 @@ def owner_of(session: Session, token: str) -> Actor:
     brand = session.get(Brand, person.brand_id) if person is not None else None
     if person is None or brand is None or not person.is_active or not brand.is_active:
         raise NotFound("There is no such calendar.")
-    feed.last_used_at = utcnow()
-    session.add(feed)
-    session.commit()
+    now = utcnow()
+    # Calendars poll often; the last use is kept to the hour, not written on every poll.
+    if feed.last_used_at is None or as_utc(feed.last_used_at) < now - timedelta(hours=1):
+        feed.last_used_at = now
+        session.add(feed)
+        session.commit()
     return load_actor(session, person, brand)
 
 
 def feed_calendar(session: Session, settings: Settings, actor: Actor) -> bytes:
-    """The person's registrations, and the events of their groups and the alliance, that
-    they may see: what their calendar application should show."""
+    """The person's registrations, and the events of their groups, of the alliance and
+    those their brand is invited to, that they may see: what their calendar application
+    should show."""
     mine = {
         registration.event_id: registration.state
         for registration in session.exec(
@@ -102,6 +115,7 @@ def feed_calendar(session: Session, settings: Settings, actor: Actor) -> bytes:
         )
     }
     own_groups = sorted(actor.group_ids | actor.coordinated_group_ids)
+    invited = select(EventInvite.event_id).where(EventInvite.brand_id == actor.brand_id)
     events = session.exec(
         select(Event)
         .where(
@@ -110,6 +124,7 @@ def feed_calendar(session: Session, settings: Settings, actor: Actor) -> bytes:
                 col(Event.id).in_(sorted(mine)),
                 col(Event.group_id).in_(own_groups),
                 col(Event.audience) == Audience.alliance,
+                col(Event.id).in_(invited),
             ),
         )
         .order_by(col(Event.starts_at).desc())
