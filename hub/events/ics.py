@@ -102,6 +102,9 @@ def calendar(entries: Iterable[Entry], base_url: str, name: str) -> bytes:
         first = min(as_utc(entry.event.starts_at) for entry in entries).date()
         last = max(as_utc(entry.event.ends_at) for entry in entries).date()
         cal.add_missing_timezones(first - timedelta(days=366), last + timedelta(days=366))
+    else:
+        # RFC 5545 wants at least one component: an empty feed still parses everywhere.
+        cal.add_component(icalendar.Timezone.from_tzid("UTC"))
     return bytes(cal.to_ical())
 
 
