@@ -223,7 +223,24 @@ def _check_place(form: EventForm, check: FormCheck) -> None:
             check.fail(name, f"Keep it under {limit} characters.")
 
 
-def check_form(session: Session, actor: Actor, form: EventForm) -> CheckedEvent:
+def _moment_or(
+    check: FormCheck, name: str, form: EventForm, zone_name: str, default: datetime
+) -> datetime:
+    """A registration-window field read in the event's zone; empty means `default`."""
+    value = getattr(form, name)
+    if not value.strip():
+        return default
+    moment = _local_moment(value, zone_name)
+    if moment is None:
+        check.fail(name, "Give a date and time, such as 2026-12-01 09:00.")
+        return default
+    return moment
+
+
+def check_form(session: Session, actor: Actor, form: EventForm, new: bool = True) -> CheckedEvent:
+    """The form's values, checked and converted; every problem is reported beside its
+    field at once. Only a new event must lie in the future: a past one can still be
+    corrected."""
     check = FormCheck()
     group, invited = _check_group(session, actor, form, check)
     if form.kind not in {kind.value for kind in EventKind}:
@@ -244,16 +261,11 @@ def check_form(session: Session, actor: Actor, form: EventForm) -> CheckedEvent:
     if capacity and per_brand > capacity:
         check.fail("seats_per_brand", "A brand cannot have more seats than the event has.")
     zone_name = form.time_zone.strip() if is_zone(form.time_zone.strip()) else "UTC"
-    opens_at = utcnow().replace(second=0, microsecond=0)
-    if form.registration_opens.strip():
-        opens_at = _local_moment(form.registration_opens, zone_name) or opens_at
-        if _local_moment(form.registration_opens, zone_name) is None:
-            check.fail("registration_opens", "Give the date and time registration opens.")
-    closes_at = starts_at
-    if form.registration_closes.strip():
-        closes_at = _local_moment(form.registration_closes, zone_name) or closes_at
-        if _local_moment(form.registration_closes, zone_name) is None:
-            check.fail("registration_closes", "Give the date and time registration closes.")
+    now = utcnow().replace(second=0, microsecond=0)
+    if new and "starts_on" not in check.errors and starts_at <= now:
+        check.fail("starts_on", "A new event must start in the future.")
+    opens_at = _moment_or(check, "registration_opens", form, zone_name, now)
+    closes_at = _moment_or(check, "registration_closes", form, zone_name, starts_at)
     if closes_at <= opens_at:
         check.fail("registration_closes", "Registration must close after it opens.")
     elif closes_at > ends_at:
@@ -322,7 +334,7 @@ def update(
     """Change the event. Seats already given stay given: the capacity and the per-brand
     cap cannot drop below what people hold; raising them serves the waitlist at once."""
     ensure(actor, Action.manage_event, view_of(event))
-    checked = check_form(session, actor, form)
+    checked = check_form(session, actor, form, new=False)
     event = lock_event(session, event.id or 0)
     _refuse_if_cancelled(event)
     check = FormCheck()

@@ -42,6 +42,8 @@ BAD_INPUTS: list[tuple[dict[str, str | list[str]], str, str]] = [
         "cannot close after the event ends",
     ),
     ({"audience": "invited", "invited": []}, "invited", "Invite at least one brand"),
+    ({"starts_on": "2020-05-14", "ends_on": "2020-05-14"}, "starts_on", "must start in the future"),
+    ({"registration_opens": "tomorrow"}, "registration_opens", "Give a date and time"),
 ]
 
 
@@ -238,10 +240,14 @@ def test_cancelling_tells_everyone_and_closes_registration(
     assert 'action="/events/' + str(event.id) + '/register"' not in page.text
 
 
+# A new event must lie in the future: windows are made this much later, then moved back.
+LATER = timedelta(days=30)
+
+
 def window(opens_days: int, closes_days: int | None, starts_days: int) -> dict[str, object]:
     """Event options with registration opening, closing and the event starting that many
-    days from now (negative: in the past), in UTC."""
-    now = utcnow().replace(second=0, microsecond=0)
+    days after LATER from now, in UTC (see `moved_back`)."""
+    now = utcnow().replace(second=0, microsecond=0) + LATER
     options: dict[str, object] = {
         "zone": "UTC",
         "starts": now + timedelta(days=starts_days),
@@ -250,6 +256,16 @@ def window(opens_days: int, closes_days: int | None, starts_days: int) -> dict[s
     if closes_days is not None:
         options["registration_closes"] = f"{now + timedelta(days=closes_days):%Y-%m-%dT%H:%M}"
     return options
+
+
+def moved_back(db: Session, event: Event) -> Event:
+    """The event, with its times and registration window moved LATER earlier, as time
+    passing would have done."""
+    for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+        setattr(event, name, getattr(event, name) - LATER)
+    db.add(event)
+    db.commit()
+    return event
 
 
 @pytest.mark.parametrize(
@@ -265,7 +281,7 @@ def test_registration_outside_its_window_is_refused(
 ) -> None:
     """Outside the window the register button is gone, and a posted registration is a
     409 that says why; nothing is recorded."""
-    event = make_event(db, world.coordinator, world.apparel, **options)
+    event = moved_back(db, make_event(db, world.coordinator, world.apparel, **options))
     browser = client_as(world.member_a)
 
     refused = browser.post(f"/events/{event.id}/register")
