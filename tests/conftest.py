@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated test database, a transaction per test, signed-in clients."""
+"""Shared fixtures: a migrated test database, a transaction per test (or a savepoint of a
+module's transaction, where a module shares costly rows), signed-in clients."""
 
 import base64
 import json
@@ -21,6 +22,7 @@ from hub.groups.models import WorkingGroup
 from hub.members.models import Brand, OrgKind, Person, Role
 from tests import factories
 from tests.databases import throwaway_database
+from tests.intel.factories import uploads_at, uploads_copied
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
 TEST_CSRF = "test-csrf-token"
@@ -60,6 +62,27 @@ def connection(engine: Engine) -> Iterator[Connection]:
         transaction.rollback()
 
 
+@pytest.fixture(scope="module")
+def module_connection(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a whole module, rolled back at its end: a module whose tests
+    all start from the same costly rows builds them once, in here (see `savepoint`)."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def savepoint(module_connection: Connection) -> Iterator[Connection]:
+    """The module's connection inside a savepoint rolled back after the test, so each test
+    starts from exactly the module's rows and sees nothing an earlier test did. A module
+    opts in by overriding `connection` with a fixture that asks for its shared rows and
+    then for this, so the rows are made before the savepoint and outlive it."""
+    nested = module_connection.begin_nested()
+    yield module_connection
+    nested.rollback()
+
+
 def _bound_session(connection: Connection) -> Session:
     return Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -70,6 +93,14 @@ def _bound_session(connection: Connection) -> Session:
 def db(connection: Connection) -> Iterator[Session]:
     """A session whose work is rolled back after the test; commits become savepoints."""
     with _bound_session(connection) as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def module_db(module_connection: Connection) -> Iterator[Session]:
+    """The session that builds a module's shared rows. Its objects are never expired, so
+    tests read their ids and fields without going back to the database."""
+    with _bound_session(module_connection) as session:
         yield session
 
 
@@ -131,6 +162,17 @@ class World:
 
 @pytest.fixture
 def world(db: Session) -> World:
+    return build_world(db)
+
+
+@pytest.fixture(scope="module")
+def module_world(module_db: Session) -> World:
+    """The same world, built once for a module that runs its tests in savepoints."""
+    return build_world(module_db)
+
+
+def build_world(db: Session) -> World:
+    """Made by a plain function so a test and a whole module can each have their own."""
     apparel = factories.make_group(db, "apparel-t", "Apparel (test)")
     toys = factories.make_group(db, "toys-t", "Toys (test)")
     secretariat = factories.make_brand(db, "secretariat-t", kind=OrgKind.alliance)
@@ -158,6 +200,21 @@ def world(db: Session) -> World:
     )
     db.commit()
     return world
+
+
+@pytest.fixture(scope="module")
+def shared_uploads(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings storing evidence files in a module's own directory, for its shared rows."""
+    return uploads_at(settings, tmp_path_factory.mktemp("shared"))
+
+
+@pytest.fixture
+def uploads_copy(
+    app: FastAPI, settings: Settings, shared_uploads: Settings, tmp_path: Path
+) -> Settings:
+    """The app's evidence store in this test's own directory, starting as a copy of the
+    module's shared files: files go with the rows, which each test also gets afresh."""
+    return uploads_copied(app, settings, shared_uploads, tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ with its result in place) and did not happen when refused.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import fastapi.routing
@@ -19,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 from starlette.routing import BaseRoute, Mount
 
@@ -41,7 +41,7 @@ from hub.members.models import Brand, Person, Role
 from hub.notify.models import Notification
 from tests import factories
 from tests.conftest import TEST_CSRF, ClientAs, World, session_cookie
-from tests.intel.factories import actor_of, make_report, picture, uploads_in
+from tests.intel.factories import actor_of, make_report, picture
 
 SIGN_IN = "sign-in"  # 303 to /login
 DONE = "done"  # 303 to the next page: the form did what it was sent to do
@@ -555,12 +555,6 @@ def _sign_in_things(
     return standby, live, web_session
 
 
-@pytest.fixture
-def upload_settings(app: FastAPI, settings: Settings, tmp_path: Path) -> Settings:
-    """The app's settings, with evidence files stored in this test's own directory."""
-    return uploads_in(app, settings, tmp_path)
-
-
 def _attached(db: Session, settings: Settings, report: IntelReport) -> Evidence:
     author = db.get(Person, report.author_id)
     assert author is not None
@@ -576,9 +570,28 @@ def _hidden(report: IntelReport) -> IntelReport:
     return report
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def targets(
-    db: Session, world: World, settings: Settings, upload_settings: Settings
+    module_db: Session, module_world: World, settings: Settings, shared_uploads: Settings
+) -> dict[str, Target]:
+    """Built once for the module: each case runs in a savepoint of it (see `connection`)."""
+    return _build_targets(module_db, module_world, settings, shared_uploads)
+
+
+@pytest.fixture
+def connection(targets: dict[str, Target], savepoint: Connection) -> Connection:
+    """Every case starts from the shared world and targets, and its changes are undone."""
+    return savepoint
+
+
+@pytest.fixture
+def world(module_world: World) -> World:
+    """The world the targets were built in, not a second one."""
+    return module_world
+
+
+def _build_targets(
+    db: Session, world: World, settings: Settings, uploads: Settings
 ) -> dict[str, Target]:
     """The apparel side (brand A) and the toys side (brand C) of the world."""
     newcomer = factories.make_brand(db, "newcomer-t", name="Newcomer")
@@ -609,7 +622,7 @@ def targets(
         live=apparel_live,
         web_session=apparel_session,
         report=apparel_report,
-        evidence=_attached(db, upload_settings, apparel_report),
+        evidence=_attached(db, uploads, apparel_report),
         kept=make_report(db, world.member_a, world.apparel, Tlp.amber, "Apparel kept report"),
         hidden=_hidden(make_report(db, world.member_a, world.apparel, Tlp.amber, "Hidden one")),
     )
@@ -627,7 +640,7 @@ def targets(
         live=toys_live,
         web_session=toys_session,
         report=toys_report,
-        evidence=_attached(db, upload_settings, toys_report),
+        evidence=_attached(db, uploads, toys_report),
         kept=make_report(db, world.member_c, world.toys, Tlp.amber, "Toys kept report"),
         hidden=_hidden(make_report(db, world.member_c, world.toys, Tlp.amber, "Hidden two")),
     )
@@ -749,6 +762,7 @@ def test_route_answers_role(
     db: Session,
     world: World,
     targets: dict[str, Target],
+    uploads_copy: Settings,
     client_as: ClientAs,
 ) -> None:
     """The route answers the role as the matrix says, and a form acts only when allowed."""
@@ -784,19 +798,49 @@ def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
     return found
 
 
+@dataclass(frozen=True)
+class DomainMatrix:
+    """The rows, forms and effects a domain keeps in its own matrix file."""
+
+    rows: Mapping[tuple[str, str], tuple[Answer, ...]]
+    forms: Mapping[tuple[str, str], object]
+    effects: Mapping[tuple[str, str], object]
+
+
+def _domain_matrices() -> list[DomainMatrix]:
+    from tests.events import test_matrix as events
+    from tests.testbuys import test_matrix as buys
+
+    return [
+        DomainMatrix(buys.TESTBUY_MATRIX, buys.FORMS, buys.EFFECTS),
+        DomainMatrix(events.EVENT_MATRIX, events.FORMS, events.EFFECTS),
+    ]
+
+
+def _all_rows() -> dict[tuple[str, str], tuple[Answer, ...]]:
+    rows = dict(MATRIX)
+    for domain in _domain_matrices():
+        rows |= domain.rows
+    return rows
+
+
+def test_no_route_is_in_two_matrices() -> None:
+    """A route has its row in one matrix file only, so its answers are said once."""
+    seen = list(MATRIX)
+    for domain in _domain_matrices():
+        seen += list(domain.rows)
+    assert sorted({key for key in seen if seen.count(key) > 1}) == []
+
+
 def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
     """Every route of the app (but mounts and health checks) has a row in the matrix."""
-    from tests.testbuys.test_matrix import TESTBUY_MATRIX
-
-    missing = sorted(_app_routes(app) - MATRIX.keys() - TESTBUY_MATRIX.keys())
+    missing = sorted(_app_routes(app) - _all_rows().keys())
     assert not missing, f"add these routes to MATRIX with an answer for every role: {missing}"
 
 
 def test_matrix_has_no_stale_rows(app: FastAPI) -> None:
     """Every row of the matrix is still a route of the app."""
-    from tests.testbuys.test_matrix import TESTBUY_MATRIX
-
-    stale = sorted((MATRIX.keys() | TESTBUY_MATRIX.keys()) - _app_routes(app))
+    stale = sorted(_all_rows().keys() - _app_routes(app))
     assert not stale, f"these rows name routes the app no longer has: {stale}"
 
 
@@ -809,10 +853,11 @@ def test_matrix_sees_the_included_routers(app: FastAPI) -> None:
 
 def test_every_form_row_sends_data_and_checks_its_effect() -> None:
     """Each unsafe route has form data, and each one that can succeed checks its effect."""
-    from tests.testbuys import test_matrix as buys
-
-    matrix = MATRIX | buys.TESTBUY_MATRIX
-    forms, effects = FORMS.keys() | buys.FORMS.keys(), EFFECTS.keys() | buys.EFFECTS.keys()
+    matrix = _all_rows()
+    forms, effects = set(FORMS), set(EFFECTS)
+    for domain in _domain_matrices():
+        forms |= domain.forms.keys()
+        effects |= domain.effects.keys()
     unsafe = [key for key in matrix if key[0] != "GET"]
     assert [key for key in unsafe if key not in forms] == []
     succeeding = [key for key in unsafe if any(map(_carried_out, matrix[key]))]

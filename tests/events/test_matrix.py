@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Connection
 from sqlmodel import Session, col, func, select
 
 from hub.config import Settings
@@ -154,8 +155,25 @@ def _side(
     )
 
 
+@pytest.fixture(scope="module")
+def sides(module_db: Session, module_world: World, settings: Settings) -> dict[str, EventSide]:
+    """Built once for the module: each case runs in a savepoint of it (see `connection`)."""
+    return _build_sides(module_db, module_world, settings)
+
+
 @pytest.fixture
-def sides(db: Session, world: World, settings: Settings) -> dict[str, EventSide]:
+def connection(sides: dict[str, EventSide], savepoint: Connection) -> Connection:
+    """Every case starts from the shared world and events, and its changes are undone."""
+    return savepoint
+
+
+@pytest.fixture
+def world(module_world: World) -> World:
+    """The world the events were built in, not a second one."""
+    return module_world
+
+
+def _build_sides(db: Session, world: World, settings: Settings) -> dict[str, EventSide]:
     """The apparel side (brand A) and the toys side (brand C, its own coordinator)."""
     toys_coordinator = factories.make_person(db, world.secretariat, name="Toby Coordinator")
     factories.appoint(db, world.toys, toys_coordinator)

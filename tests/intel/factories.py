@@ -3,6 +3,7 @@ real ones are."""
 
 import io
 import itertools
+import shutil
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,8 +66,21 @@ def picture(seed: str = "evidence") -> bytes:
     return buffer.getvalue()
 
 
+def uploads_at(settings: Settings, directory: Path) -> Settings:
+    """Settings whose evidence store is in `directory`, for files made before any app."""
+    return settings.model_copy(update={"upload_dir": str(directory / "uploads")})
+
+
 def uploads_in(app: FastAPI, settings: Settings, directory: Path) -> Settings:
     """Point the app's evidence store at a test's own directory; return those settings."""
-    own = settings.model_copy(update={"upload_dir": str(directory / "uploads")})
+    own = uploads_at(settings, directory)
     app.state.settings = own
+    return own
+
+
+def uploads_copied(app: FastAPI, settings: Settings, shared: Settings, directory: Path) -> Settings:
+    """Like `uploads_in`, the directory starting with a copy of the files a module shares:
+    a test finds the shared rows' files, and none another test added."""
+    own = uploads_in(app, settings, directory)
+    shutil.copytree(shared.upload_dir, own.upload_dir)
     return own

@@ -4,10 +4,9 @@ report is readable and nowhere else."""
 
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from hub.config import Settings
@@ -18,7 +17,7 @@ from hub.members.models import Person
 from hub.notify.models import Notification
 from tests import factories
 from tests.conftest import ClientAs, World
-from tests.intel.factories import actor_of, make_report, picture, uploads_in
+from tests.intel.factories import actor_of, make_report, picture
 
 SHARED_SELLER = "Canary Counterfeit Outlet"
 
@@ -60,13 +59,31 @@ class Canaries:
         return frozenset(tlp for tlp, canary in self.strings.items() if canary in text)
 
 
-@pytest.fixture
-def upload_settings(app: FastAPI, settings: Settings, tmp_path: Path) -> Settings:
-    return uploads_in(app, settings, tmp_path)
+@pytest.fixture(scope="module")
+def shared_canaries(module_db: Session, module_world: World, shared_uploads: Settings) -> Canaries:
+    """Built once for the module: each test runs in a savepoint of it (see `connection`)."""
+    return _build_canaries(module_db, module_world, shared_uploads)
 
 
 @pytest.fixture
-def canaries(db: Session, world: World, upload_settings: Settings) -> Canaries:
+def connection(shared_canaries: Canaries, savepoint: Connection) -> Connection:
+    """Every test starts from the shared world and canaries, and its changes are undone."""
+    return savepoint
+
+
+@pytest.fixture
+def world(module_world: World) -> World:
+    """The world the canaries were built in, not a second one."""
+    return module_world
+
+
+@pytest.fixture
+def canaries(shared_canaries: Canaries, uploads_copy: Settings) -> Canaries:
+    """The shared canaries, their files served from this test's own copy."""
+    return shared_canaries
+
+
+def _build_canaries(db: Session, world: World, upload_settings: Settings) -> Canaries:
     recipient = factories.make_person(db, world.brand_c, name="Rita Recipient")
     strings = {tlp: f"CANARY-{tlp}-{uuid.uuid4().hex}" for tlp in Tlp}
     reports: dict[Tlp, IntelReport] = {}
@@ -226,7 +243,9 @@ def test_hidden_report_is_left_to_author_and_coordinators(
 ) -> None:
     """A TLP:CLEAR report hidden by a coordinator is readable only by its author and the
     group's coordinators, on the board, its page and the indicator page."""
-    report = canaries.reports[Tlp.clear]
+    # Changed through this test's session: the shared object stays as it was built.
+    report = db.get(IntelReport, canaries.reports[Tlp.clear].id)
+    assert report is not None
     report.hidden_reason = "Duplicate of an older report."
     db.add(report)
     db.commit()

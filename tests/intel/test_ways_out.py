@@ -7,11 +7,10 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import stix2
-from fastapi import FastAPI
+from sqlalchemy import Connection
 from sqlmodel import Session
 
 from hub.config import Settings
@@ -20,7 +19,7 @@ from hub.intel.indicators import normalise
 from hub.intel.models import Evidence, IntelReport, Tlp
 from hub.members.models import Person
 from tests.conftest import ClientAs, World
-from tests.intel.factories import actor_of, make_report, picture, uploads_in
+from tests.intel.factories import actor_of, make_report, picture
 
 SHARED_SELLER = "Ways Out Shared Seller"
 BOARD = "/groups/apparel-t/intel"
@@ -64,11 +63,25 @@ class Canaries:
         return MAY_READ[viewer]
 
 
+@pytest.fixture(scope="module")
+def shared_canaries(module_db: Session, module_world: World, shared_uploads: Settings) -> Canaries:
+    """Built once for the module: each test runs in a savepoint of it (see `connection`)."""
+    return _build_canaries(module_db, module_world, shared_uploads)
+
+
 @pytest.fixture
-def canaries(
-    db: Session, world: World, app: FastAPI, settings: Settings, tmp_path: Path
-) -> Canaries:
-    own = uploads_in(app, settings, tmp_path)
+def connection(shared_canaries: Canaries, savepoint: Connection) -> Connection:
+    """Every test starts from the shared world and canaries, and its changes are undone."""
+    return savepoint
+
+
+@pytest.fixture
+def canaries(shared_canaries: Canaries, uploads_copy: Settings) -> Canaries:
+    """The shared canaries, their files served from this test's own copy."""
+    return shared_canaries
+
+
+def _build_canaries(db: Session, world: World, own: Settings) -> Canaries:
     author = actor_of(db, world.member_a)
     viewers = {
         "author": world.member_a,

@@ -14,11 +14,11 @@ apparel things) and other-coordinator (the apparel coordinator, on the toys thin
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Connection
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -44,11 +44,10 @@ from hub.testbuys.models import (
 )
 from tests import factories
 from tests.conftest import ClientAs, World
-from tests.intel.factories import actor_of, picture, uploads_in
+from tests.intel.factories import actor_of, picture
 from tests.test_authorization_matrix import (
     COLUMNS,
     DONE,
-    MATRIX,
     ROLES,
     SIGN_IN,
     Answer,
@@ -344,12 +343,6 @@ EFFECTS: dict[tuple[str, str], Callable[[Session, BuySide], bool]] = {
 }
 
 
-@pytest.fixture
-def buy_uploads(app: FastAPI, settings: Settings, tmp_path: Path) -> Settings:
-    """The app's settings, with evidence files stored in this test's own directory."""
-    return uploads_in(app, settings, tmp_path)
-
-
 def _step(
     db: Session,
     runner: Person,
@@ -425,8 +418,25 @@ def _side(
     )
 
 
+@pytest.fixture(scope="module")
+def buys(module_db: Session, module_world: World, shared_uploads: Settings) -> dict[str, BuySide]:
+    """Built once for the module: each case runs in a savepoint of it (see `connection`)."""
+    return _build_buys(module_db, module_world, shared_uploads)
+
+
 @pytest.fixture
-def buys(db: Session, world: World, buy_uploads: Settings) -> dict[str, BuySide]:
+def connection(buys: dict[str, BuySide], savepoint: Connection) -> Connection:
+    """Every case starts from the shared world and test buys, and its changes are undone."""
+    return savepoint
+
+
+@pytest.fixture
+def world(module_world: World) -> World:
+    """The world the test buys were built in, not a second one."""
+    return module_world
+
+
+def _build_buys(db: Session, world: World, uploads: Settings) -> dict[str, BuySide]:
     """The apparel side (brand A, brand B waiting) and the toys side (brand C, brand D
     waiting; coordinated by someone else than the apparel coordinator)."""
     toys_coordinator = factories.make_person(db, world.secretariat, name="Toby Coordinator")
@@ -435,8 +445,8 @@ def buys(db: Session, world: World, buy_uploads: Settings) -> dict[str, BuySide]
     brand_d = factories.make_brand(db, "brand-d", [world.toys], name="Brand D")
     admin_d = factories.make_person(db, brand_d, Role.brand_admin, name="Dora Admin")
     db.commit()
-    apparel = _side(db, buy_uploads, world.apparel, world.coordinator, world.admin_a, admin_b)
-    toys = _side(db, buy_uploads, world.toys, toys_coordinator, world.admin_c, admin_d)
+    apparel = _side(db, uploads, world.apparel, world.coordinator, world.admin_a, admin_b)
+    toys = _side(db, uploads, world.toys, toys_coordinator, world.admin_c, admin_d)
     assert apparel.brand.id == world.brand_a.id and toys.brand.id == world.brand_c.id
     db.commit()
     return {"apparel": apparel, "toys": toys}
@@ -459,14 +469,10 @@ def test_testbuy_route_answers_role(
     db: Session,
     world: World,
     buys: dict[str, BuySide],
+    uploads_copy: Settings,
     client_as: ClientAs,
 ) -> None:
     """The route answers the role as the matrix says, and a form acts only when allowed."""
     browser = _browser(app, client_as, world, role)
     target = buys[COLUMNS[role][1]]
     ask(method, path, role, answer, db, target, browser, FORMS, EFFECTS, FILES)
-
-
-def test_no_route_is_in_both_matrices() -> None:
-    """A test-buy route has its row here, not in the main matrix as well."""
-    assert sorted(MATRIX.keys() & TESTBUY_MATRIX.keys()) == []
