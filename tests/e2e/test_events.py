@@ -171,8 +171,12 @@ def make_event(
     """An event typed in Shanghai time, registration open from a day before, made through
     the hub's own service as the organiser would through the form. Without a group, an
     alliance-wide event (organised by an alliance admin); with `whole_days`, an event of
-    that many whole days."""
+    that many whole days. A past event is made in the future and moved back, as time
+    passing would have done (the hub refuses new events in the past)."""
     day = day or winter_day()
+    today = datetime.now(ZoneInfo(SHANGHAI)).date()
+    shift = timedelta(days=(today - day).days + 30) if day <= today else timedelta(0)
+    day += shift
     ends = (datetime.combine(day, starts) + timedelta(hours=hours)).time()
     last_day = day + timedelta(days=max(whole_days, 1) - 1)
     begins = datetime.combine(day, starts, tzinfo=ZoneInfo(SHANGHAI))
@@ -199,7 +203,13 @@ def make_event(
         person = session.exec(select(Person).where(Person.email == organiser)).one()
         brand = session.get(Brand, person.brand_id)
         assert brand is not None
-        return schedule.create(session, load_actor(session, person, brand), form)
+        event = schedule.create(session, load_actor(session, person, brand), form)
+        if shift:
+            for name in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+                setattr(event, name, getattr(event, name) - shift)
+            session.add(event)
+            session.commit()
+        return event
 
 
 def register(hub: LiveHub, event: Event, email: str) -> None:
