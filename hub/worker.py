@@ -18,6 +18,7 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.events.reminders import remind_attendees, remind_deadline
 from hub.notify.mail import SessionFactory, deliver_due
+from hub.notify.mailing import mail_instant, send_digests
 
 log = logging.getLogger("hub.worker")
 
@@ -26,7 +27,7 @@ INTERVAL_SECONDS = 5.0
 Job = Callable[[Session, Settings, datetime], int]
 """Queues what is due at `now` and returns how many mails it queued; run_once commits."""
 
-JOBS: list[Job] = [remind_attendees, remind_deadline]
+JOBS: list[Job] = [remind_attendees, remind_deadline, mail_instant, send_digests]
 
 
 def run_once(

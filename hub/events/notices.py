@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
+from hub.clock import utcnow
 from hub.config import Settings
 from hub.events import ics
 from hub.events.models import ACTIVE_STATES, Event, Registration, RegistrationState
@@ -14,6 +15,7 @@ from hub.events.times import to_local
 from hub.members.models import Person
 from hub.notify.models import Notification
 from hub.notify.outbox import Attachment, queue_mail
+from hub.notify.topics import Delivery, delivery_of
 
 # What a person is told, by what happened to their registration.
 REGISTRATION_TEXT: dict[str, str] = {
@@ -62,10 +64,22 @@ def _tell(
     attachments: Sequence[Attachment] = (),
     dedupe_key: str | None = None,
 ) -> None:
-    link = f"/events/{event.id}"
-    session.add(Notification(person_id=person.id or 0, kind=kind, text=text[:500], link=link))
-    body = f"{text}\n\n{details}\n\nOn the hub: {page(settings, event)}\n"
-    queue_mail(session, person.email, text[:200], body, attachments, dedupe_key=dedupe_key)
+    """A notification in the hub, and the e-mail as the person chose for its topic: sent
+    now with the calendar entry, left for the daily digest, or not at all."""
+    delivery = delivery_of(session, person.id or 0, kind)
+    session.add(
+        Notification(
+            person_id=person.id or 0,
+            kind=kind,
+            text=text[:500],
+            link=f"/events/{event.id}",
+            group_id=event.group_id,
+            mailed_at=None if delivery == Delivery.digest else utcnow(),
+        )
+    )
+    if delivery == Delivery.instant:
+        body = f"{text}\n\n{details}\n\nOn the hub: {page(settings, event)}\n"
+        queue_mail(session, person.email, text[:200], body, attachments, dedupe_key=dedupe_key)
 
 
 def _details(event: Event) -> str:

@@ -86,6 +86,7 @@ def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
                     person_id=author.person_id,
                     kind="intel.match",
                     report_id=other.id,
+                    group_id=other.group_id,
                     text=f"Your report “{report.title}” names an indicator also in "
                     f"“{other.title}”.",
                 )
@@ -102,6 +103,7 @@ def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
                     person_id=other.author_id,
                     kind="intel.match",
                     report_id=report.id,
+                    group_id=report.group_id,
                     text=f"A new report, “{report.title}”, names an indicator from your report "
                     f"“{other.title}”.",
                 )

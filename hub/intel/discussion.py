@@ -112,7 +112,13 @@ def _notify(session: Session, person_id: int, report: IntelReport, text: str) ->
     reader = actor_of(session, person_id)
     if reader is not None and can_see(session, reader, report):
         session.add(
-            Notification(person_id=person_id, kind="intel.activity", report_id=report.id, text=text)
+            Notification(
+                person_id=person_id,
+                kind="intel.activity",
+                report_id=report.id,
+                group_id=report.group_id,
+                text=text,
+            )
         )
 
 

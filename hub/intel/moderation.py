@@ -15,7 +15,11 @@ from hub.policy import Action, Actor, ensure, visible_intel
 def _tell_author(session: Session, report: IntelReport, text: str) -> None:
     session.add(
         Notification(
-            person_id=report.author_id, kind="intel.moderated", report_id=report.id, text=text
+            person_id=report.author_id,
+            kind="intel.moderated",
+            report_id=report.id,
+            group_id=report.group_id,
+            text=text,
         )
     )
 

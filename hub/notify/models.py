@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
@@ -11,7 +11,17 @@ from hub.clock import utcnow
 class Notification(SQLModel, table=True):
     """Something a person should know about, shown in the hub (e-mail comes later)."""
 
-    __table_args__ = (Index("ix_notification_person_id_id", "person_id", "id"),)
+    __table_args__ = (
+        Index("ix_notification_person_id_id", "person_id", "id"),
+        # The mail job reads only what is still to be mailed: a small part of the table.
+        Index(
+            "ix_notification_unmailed",
+            "person_id",
+            "id",
+            sqlite_where=text("mailed_at IS NULL"),
+            postgresql_where=text("mailed_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
@@ -19,6 +29,10 @@ class Notification(SQLModel, table=True):
     report_id: int | None = Field(default=None, foreign_key="intel_report.id", ondelete="CASCADE")
     text: str = Field(sa_type=String(500))
     link: str = Field(default="", sa_type=String(300))  # where to go, when not a report
+    group_id: int | None = Field(default=None, foreign_key="working_group.id")  # for digests
+    # When it went out by e-mail, was put in a digest, or was decided not to be mailed
+    # (the person turned its kind off); empty while a digest is still to carry it.
+    mailed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     read_at: datetime | None = None
 
@@ -47,3 +61,14 @@ class OutboxMail(SQLModel, table=True):
     claim_token: str | None = Field(default=None, sa_type=String(32))
     sent_at: datetime | None = None
     last_error: str = Field(default="", sa_type=String(1000))
+
+
+class NotificationPreference(SQLModel, table=True):
+    """How one person wants one topic by e-mail; a topic without a row takes its default
+    (hub.notify.topics)."""
+
+    __tablename__ = "notification_preference"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
+    topic: str = Field(sa_type=String(20), primary_key=True)
+    delivery: str = Field(sa_type=String(10))  # instant, digest or off

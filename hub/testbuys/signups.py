@@ -468,6 +468,7 @@ def _tell_brand(session: Session, campaign: Campaign, signup: Signup, what: str)
             Notification(
                 person_id=person_id,
                 kind="testbuy.signup",
+                group_id=campaign.group_id,
                 text=text[:500],
                 link=f"/testbuys/{campaign.id}",
             )

@@ -1,0 +1,146 @@
+"""Notifications by e-mail, as each person chose per topic: the worker mails the instant
+ones within seconds and gathers the rest into one daily digest, grouped by working group.
+
+TLP holds in e-mail too: an item about a TLP:RED or TLP:AMBER+STRICT report never puts
+the report's words in a mail body; the mail says there is one and links to it, and the hub
+asks the reader to sign in before showing it.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from hub.config import Settings
+from hub.events.times import to_local
+from hub.groups.models import WorkingGroup
+from hub.intel.models import TLP_LABELS, IntelReport, Tlp
+from hub.members.models import Person
+from hub.notify.models import Notification
+from hub.notify.outbox import queue_mail
+from hub.notify.topics import Delivery, choices, topic_of
+
+BATCH = 500
+DIGEST_HOUR = 7  # local time of the person: the digest is there when the day starts
+RESTRICTED = (Tlp.red, Tlp.amber_strict)
+
+
+def _link(settings: Settings, item: Notification) -> str:
+    path = f"/intel/{item.report_id}" if item.report_id else (item.link or "/notifications")
+    return f"{settings.base_url.rstrip('/')}{path}"
+
+
+def _restricted(report: IntelReport | None) -> str:
+    """The marking that keeps the item's words out of e-mail, or ""."""
+    return TLP_LABELS[report.tlp] if report is not None and report.tlp in RESTRICTED else ""
+
+
+def _line(settings: Settings, item: Notification, report: IntelReport | None) -> str:
+    marking = _restricted(report)
+    if marking:
+        return f"There is an item marked {marking} for you on the hub.\n{_link(settings, item)}"
+    return f"{item.text}\n{_link(settings, item)}"
+
+
+def _unmailed(session: Session, now: datetime) -> list[tuple[Notification, Person]]:
+    return list(
+        session.exec(
+            select(Notification, Person)
+            .join(Person, col(Person.id) == Notification.person_id)
+            .where(col(Notification.mailed_at).is_(None), col(Notification.created_at) <= now)
+            .order_by(col(Notification.person_id), col(Notification.id))
+            .limit(BATCH * 4)
+        ).all()
+    )
+
+
+def _reports(session: Session, items: list[Notification]) -> dict[int, IntelReport]:
+    ids = sorted({item.report_id for item in items if item.report_id})
+    if not ids:
+        return {}
+    found = session.exec(select(IntelReport).where(col(IntelReport.id).in_(ids)))
+    return {report.id or 0: report for report in found}
+
+
+def mail_instant(session: Session, settings: Settings, now: datetime) -> int:
+    """Mail each notification whose person wants its topic at once; settle the ones they
+    do not want by e-mail. Digest items wait for `send_digests`."""
+    rows = _unmailed(session, now)
+    reports = _reports(session, [item for item, _ in rows])
+    chosen: dict[int, dict[str, str]] = {}
+    queued = 0
+    for item, person in rows:
+        topic = topic_of(item.kind)
+        wants = chosen.setdefault(person.id or 0, choices(session, person.id or 0))
+        delivery = wants.get(topic.key, Delivery.off) if topic else Delivery.off
+        if delivery == Delivery.digest and person.is_active:
+            continue
+        if delivery == Delivery.instant and person.is_active:
+            report = reports.get(item.report_id or 0)
+            marking = _restricted(report)
+            subject = f"An item marked {marking} for you" if marking else item.text[:150]
+            queue_mail(
+                session,
+                person.email,
+                " ".join(subject.split()),
+                _line(settings, item, report) + "\n",
+                dedupe_key=f"notification:{item.id}",
+            )
+            queued += 1
+        item.mailed_at = now
+        session.add(item)
+    session.commit()
+    return queued
+
+
+def send_digests(session: Session, settings: Settings, now: datetime) -> int:
+    """One mail a day per person with digest items, once their day has begun, grouped by
+    working group; the items are then settled."""
+    pending: dict[int, list[Notification]] = defaultdict(list)
+    people: dict[int, Person] = {}
+    for item, person in _unmailed(session, now):
+        topic = topic_of(item.kind)
+        if topic is None or choices(session, person.id or 0).get(topic.key) != Delivery.digest:
+            continue
+        pending[person.id or 0].append(item)
+        people[person.id or 0] = person
+    sent = 0
+    for person_id, items in pending.items():
+        person = people[person_id]
+        local = to_local(now, person.time_zone or "UTC")
+        if local.hour < DIGEST_HOUR:
+            continue
+        body = _digest_body(session, settings, items)
+        subject = f"Your Alliance Hub digest: {len(items)} update{'s' if len(items) != 1 else ''}"
+        if queue_mail(
+            session, person.email, subject, body, dedupe_key=f"digest:{person_id}:{local:%Y-%m-%d}"
+        ):
+            sent += 1
+            for item in items:
+                item.mailed_at = now
+                session.add(item)
+    session.commit()
+    return sent
+
+
+def _digest_body(session: Session, settings: Settings, items: list[Notification]) -> str:
+    reports = _reports(session, items)
+    by_group: dict[int | None, list[str]] = defaultdict(list)
+    for item in items:
+        report = reports.get(item.report_id or 0)
+        group_id = item.group_id or (report.group_id if report else None)
+        by_group[group_id].append(_line(settings, item, report))
+    names = {
+        group.id: group.name
+        for group in session.exec(
+            select(WorkingGroup).where(col(WorkingGroup.id).in_([g for g in by_group if g]))
+        )
+    }
+    parts = ["What happened on the hub since your last digest.\n"]
+    for group_id in sorted(by_group, key=lambda g: (g is None, names.get(g, ""))):
+        title = names.get(group_id, "Working group") if group_id else "Across the alliance"
+        parts.append(f"== {title} ==")
+        parts.extend(f"- {line}" for line in by_group[group_id])
+        parts.append("")
+    parts.append(f"Choose what reaches you by e-mail: {settings.base_url.rstrip('/')}/me")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,142 @@
+"""What a person can be told about, grouped in topics, and how each person wants each topic
+by e-mail: at once, in a daily digest, or not at all. In the hub every notification is
+listed whatever the choice."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from hub.errors import FormCheck
+from hub.notify.models import NotificationPreference
+
+
+class Delivery(StrEnum):
+    instant = "instant"
+    digest = "digest"
+    off = "off"
+
+
+DELIVERY_LABELS: dict[str, str] = {
+    Delivery.instant: "At once",
+    Delivery.digest: "In a daily digest",
+    Delivery.off: "Not by e-mail",
+}
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str
+    label: str
+    default: Delivery
+    kinds: tuple[str, ...]  # Notification.kind values of the topic
+
+
+EVENT_REGISTRATION_KINDS = (
+    "event_confirmed",
+    "event_waitlisted",
+    "event_pending",
+    "event_promoted",
+    "event_declined",
+    "event_handed_to",
+    "event_changed",
+    "event_cancelled",
+)
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        "correlations",
+        "Another report names an indicator of my report",
+        Delivery.instant,
+        ("intel.match",),
+    ),
+    Topic(
+        "discussion",
+        "Comments, mentions, confirmations and status changes on reports I follow",
+        Delivery.digest,
+        ("intel.activity",),
+    ),
+    Topic(
+        "moderation",
+        "A coordinator hides or merges my report",
+        Delivery.instant,
+        ("intel.moderated",),
+    ),
+    Topic(
+        "testbuys",
+        "My brand's test-buy sign-ups and verdicts",
+        Delivery.instant,
+        ("testbuy.signup", "testbuy.verdict"),
+    ),
+    Topic(
+        "events",
+        "My event registrations, and changes to those events",
+        Delivery.instant,
+        EVENT_REGISTRATION_KINDS,
+    ),
+    Topic(
+        "reminders",
+        "Event reminders and registration deadlines",
+        Delivery.instant,
+        ("event_reminder",),
+    ),
+)
+
+_TOPIC_OF_KIND = {kind: topic for topic in TOPICS for kind in topic.kinds}
+_BY_KEY = {topic.key: topic for topic in TOPICS}
+
+
+def topic_of(kind: str) -> Topic | None:
+    return _TOPIC_OF_KIND.get(kind)
+
+
+def choices(session: Session, person_id: int) -> dict[str, str]:
+    """Every topic with the person's delivery for it."""
+    saved = dict(
+        session.exec(
+            select(NotificationPreference.topic, NotificationPreference.delivery).where(
+                NotificationPreference.person_id == person_id
+            )
+        ).all()
+    )
+    return {topic.key: saved.get(topic.key, topic.default) for topic in TOPICS}
+
+
+def delivery_of(session: Session, person_id: int, kind: str) -> Delivery:
+    """How a notification of `kind` reaches `person_id` by e-mail; a kind of no topic is
+    not mailed."""
+    topic = topic_of(kind)
+    if topic is None:
+        return Delivery.off
+    saved = session.exec(
+        select(NotificationPreference.delivery).where(
+            NotificationPreference.person_id == person_id,
+            NotificationPreference.topic == topic.key,
+        )
+    ).first()
+    return Delivery(saved) if saved in DELIVERY_LABELS else topic.default
+
+
+def save(session: Session, person_id: int, chosen: dict[str, str]) -> None:
+    """Store the person's choice for every topic; an unknown value is refused beside it."""
+    check = FormCheck()
+    for topic in TOPICS:
+        if chosen.get(topic.key, topic.default) not in DELIVERY_LABELS:
+            check.fail(topic.key, "Choose at once, in a daily digest, or not by e-mail.")
+    check.done()
+    existing = {
+        row.topic: row
+        for row in session.exec(
+            select(NotificationPreference).where(
+                NotificationPreference.person_id == person_id,
+                col(NotificationPreference.topic).in_(list(_BY_KEY)),
+            )
+        )
+    }
+    for topic in TOPICS:
+        row = existing.get(topic.key) or NotificationPreference(
+            person_id=person_id, topic=topic.key, delivery=topic.default
+        )
+        row.delivery = chosen.get(topic.key, row.delivery)
+        session.add(row)
+    session.commit()
