@@ -1,5 +1,5 @@
-"""A person's own settings: the time zone times are shown in, and their secret calendar
-subscription address."""
+"""A person's own settings: the time zone times are shown in, what reaches them by e-mail,
+and their secret calendar subscription address."""
 
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from hub.errors import InvalidForm, NotFound
 from hub.events import feeds
 from hub.events.times import TZ_COOKIE, is_zone, zone_names
 from hub.members.models import Person
+from hub.notify import topics
 from hub.policy import Actor
 from hub.web import flash, redirect, render
 
@@ -26,6 +27,7 @@ def _page(
     actor: Actor,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    chosen: dict[str, str] | None = None,
 ) -> Response:
     settings = request.app.state.settings
     token = feeds.token_of(session, settings, actor)
@@ -36,6 +38,9 @@ def _page(
             "zones": zone_names(),
             "browser_zone": request.cookies.get(TZ_COOKIE, ""),
             "feed_url": f"{settings.base_url.rstrip('/')}/calendar/{token}.ics",
+            "topics": topics.TOPICS,
+            "deliveries": topics.DELIVERY_LABELS,
+            "chosen": chosen or topics.choices(session, actor.person_id),
             "errors": errors or {},
         },
         status_code=status_code,
@@ -76,4 +81,20 @@ def reset_feed(request: Request, session: SessionDep, actor: CurrentActor) -> Re
     audit.record(session, actor.audit_id, actor.label, "calendar_feed.reset", "")
     session.commit()
     flash(request, "Your calendar address was changed; the old one no longer works.")
+    return redirect(request, "/me")
+
+
+@router.post("/me/e-mail")
+async def set_e_mail(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    """One choice per topic; a topic missing from the form keeps what it had."""
+    form = await request.form()
+    chosen = {topic.key: str(form[topic.key]) for topic in topics.TOPICS if topic.key in form}
+    try:
+        topics.save(session, actor.person_id, chosen)
+    except InvalidForm as invalid:
+        current = topics.choices(session, actor.person_id) | chosen
+        return _page(request, session, actor, invalid.errors, invalid.status_code, current)
+    audit.record(session, actor.audit_id, actor.label, "person.e_mail_choices", "")
+    session.commit()
+    flash(request, "Your e-mail choices are saved.")
     return redirect(request, "/me")

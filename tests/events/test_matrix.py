@@ -31,6 +31,7 @@ from hub.events.models import (
 )
 from hub.groups.models import WorkingGroup
 from hub.members.models import Brand, Person
+from hub.notify.models import NotificationPreference
 from tests import factories
 from tests.conftest import ClientAs, World
 from tests.events.factories import event_form, make_event, register
@@ -94,6 +95,8 @@ EVENT_MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
     ("POST", "/me/time-zone"):
         (SIGN_IN, DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
     ("POST", "/me/calendar-feed"):
+        (SIGN_IN, DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
+    ("POST", "/me/e-mail"):
         (SIGN_IN, DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
 }
 # fmt: on
@@ -215,6 +218,7 @@ FORMS: dict[tuple[str, str], Callable[[EventSide], Mapping[str, str | list[str]]
     ("POST", "/events/{event_id}/registrations/{registration_id}/decline"): lambda t: {},
     ("POST", "/me/time-zone"): lambda t: {"time_zone": MATRIX_ZONE},
     ("POST", "/me/calendar-feed"): lambda t: {},
+    ("POST", "/me/e-mail"): lambda t: {"discussion": "off"},
 }
 
 FILES: dict[tuple[str, str], Callable[[EventSide], dict[str, tuple[str, bytes, str]]]] = {}
@@ -268,6 +272,16 @@ EFFECTS: dict[tuple[str, str], Callable[[Session, EventSide], bool]] = {
     # Nobody had chosen this zone before: after the form, the person who sent it has.
     ("POST", "/me/time-zone"): lambda db, t: (
         db.exec(select(Person).where(Person.time_zone == MATRIX_ZONE)).first() is not None
+    ),
+    # Nobody had turned a topic off before: after the form, the person who sent it has.
+    ("POST", "/me/e-mail"): lambda db, t: (
+        db.exec(
+            select(NotificationPreference).where(
+                NotificationPreference.topic == "discussion",
+                NotificationPreference.delivery == "off",
+            )
+        ).first()
+        is not None
     ),
     # The fixture made one feed per side; resetting makes the sender's own.
     ("POST", "/me/calendar-feed"): lambda db, t: (
