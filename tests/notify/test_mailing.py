@@ -1,0 +1,109 @@
+"""Notifications by e-mail as each person chose: at once, in the daily digest, or not at
+all; and never the words of a TLP:RED or AMBER+STRICT item in a mail body."""
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from hub.clock import utcnow
+from hub.config import Settings
+from hub.intel import discussion, moderation
+from hub.intel.models import Tlp
+from hub.notify import topics
+from hub.notify.mailing import mail_instant, send_digests
+from hub.notify.models import Notification, OutboxMail
+from tests.conftest import ClientAs, World
+from tests.events.factories import make_event, register
+from tests.intel.factories import actor_of, make_report
+
+
+def mails_to(db: Session, address: str) -> list[OutboxMail]:
+    return list(db.exec(select(OutboxMail).where(OutboxMail.to_address == address)))
+
+
+def at_local_hour(hour: int) -> datetime:
+    """A moment after now when the clock in UTC (the people's zone here) shows `hour`."""
+    now = utcnow() + timedelta(minutes=1)
+    moment = now.replace(hour=hour, minute=30, second=0, microsecond=0)
+    return moment if moment > now else moment + timedelta(days=1)
+
+
+def test_an_instant_topic_is_mailed_once(db: Session, world: World, settings: Settings) -> None:
+    report = make_report(db, world.member_a, world.apparel, Tlp.amber, "Fake parkas on shop X")
+    moderation.hide(db, actor_of(db, world.coordinator), report, "Duplicate of an older one.")
+
+    assert mail_instant(db, settings, utcnow()) == 1
+    assert mail_instant(db, settings, utcnow()) == 0
+
+    (mail,) = mails_to(db, world.member_a.email)
+    assert "Fake parkas on shop X" in mail.body and "Duplicate of an older one." in mail.body
+    assert f"{settings.base_url}/intel/{report.id}" in mail.body
+    told = db.exec(select(Notification).where(Notification.person_id == world.member_a.id)).all()
+    assert [item.mailed_at is not None for item in told] == [True]
+
+
+def test_a_red_item_says_only_that_there_is_one(
+    db: Session, world: World, settings: Settings
+) -> None:
+    secret = "Warehouse 7 at Harbour Road stores the fakes"
+    report = make_report(
+        db, world.member_a, world.apparel, Tlp.red, secret, recipients=[world.coordinator]
+    )
+    moderation.hide(db, actor_of(db, world.coordinator), report, f"Hidden: {secret}")
+
+    mail_instant(db, settings, utcnow())
+
+    (mail,) = mails_to(db, world.member_a.email)
+    assert secret not in mail.subject and secret not in mail.body
+    assert "TLP:RED" in mail.body and f"/intel/{report.id}" in mail.body
+
+
+def test_a_topic_turned_off_is_not_mailed(db: Session, world: World, settings: Settings) -> None:
+    topics.save(db, world.member_a.id or 0, {"moderation": "off", "events": "off"})
+    report = make_report(db, world.member_a, world.apparel, Tlp.amber)
+    moderation.hide(db, actor_of(db, world.coordinator), report, "Off topic.")
+    event = make_event(db, world.coordinator, world.apparel)
+    register(db, settings, world.member_a, event)
+
+    mail_instant(db, settings, utcnow())
+
+    assert mails_to(db, world.member_a.email) == []
+    kinds = {
+        n.kind
+        for n in db.exec(select(Notification).where(Notification.person_id == world.member_a.id))
+    }
+    assert kinds == {"intel.moderated", "event_confirmed"}  # still listed in the hub
+
+
+def test_digest_comes_once_a_day_grouped_by_group(
+    db: Session, world: World, settings: Settings
+) -> None:
+    """Comments on a report one follows are a digest topic by default: nothing at once,
+    one mail when the reader's day has begun, grouped under the working group."""
+    report = make_report(db, world.member_a, world.apparel, Tlp.amber, "Sneaker drop fakes")
+    discussion.add_comment(db, actor_of(db, world.member_b), report, "Seen them in Lyon too.", None)
+    db.commit()
+
+    assert mail_instant(db, settings, utcnow()) == 0
+    assert send_digests(db, settings, at_local_hour(5)) == 0
+    morning = at_local_hour(8)
+    assert send_digests(db, settings, morning) == 1
+    assert send_digests(db, settings, morning + timedelta(hours=1)) == 0
+
+    (mail,) = mails_to(db, world.member_a.email)
+    assert "== Apparel (test) ==" in mail.body
+    assert "commented on “Sneaker drop fakes”" in mail.body
+
+
+def test_e_mail_choices_refuse_an_unknown_value(
+    db: Session, world: World, client_as: ClientAs
+) -> None:
+    browser = client_as(world.member_a)
+    refused = browser.post("/me/e-mail", data={"discussion": "hourly", "events": "off"})
+
+    assert refused.status_code == 422
+    assert "Choose at once, in a daily digest, or not by e-mail." in refused.text
+    assert topics.choices(db, world.member_a.id or 0)["events"] == "instant"
+    saved = browser.post("/me/e-mail", data={"discussion": "off"})
+    assert saved.status_code == 303
+    assert topics.choices(db, world.member_a.id or 0)["discussion"] == "off"
