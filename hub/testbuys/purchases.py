@@ -14,12 +14,14 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel import evidence as files
-from hub.members.models import Brand, Person
+from hub.members.models import Brand, Person, Role
+from hub.notify.models import Notification
 from hub.policy import Action, Actor, PurchaseView, can, ensure, visible_purchases
 from hub.testbuys import signups
 from hub.testbuys.campaigns import parse_currency, parse_money
 from hub.testbuys.models import (
     PURCHASE_STATUS_LABELS,
+    VERDICT_LABELS,
     Campaign,
     CampaignStatus,
     Persona,
@@ -245,6 +247,34 @@ def may_step(actor: Actor, purchase: Purchase, campaign: Campaign, status: str) 
     )
 
 
+def _tell_brand_of_verdict(
+    session: Session, actor: Actor, purchase: Purchase, campaign: Campaign
+) -> None:
+    """The brand's admins (and whoever signed it up) hear of a verdict on its products,
+    except the person who gave it."""
+    people = set(
+        session.exec(
+            select(Person.id).where(
+                Person.brand_id == purchase.brand_id,
+                Person.role == Role.brand_admin,
+                col(Person.is_active).is_(True),
+            )
+        )
+    )
+    label = VERDICT_LABELS.get(purchase.verdict, purchase.verdict).lower()
+    text = f"Test-buy “{campaign.title}”: the item bought from {purchase.seller} is {label}."
+    for person_id in sorted(p for p in people if p is not None and p != actor.person_id):
+        session.add(
+            Notification(
+                person_id=person_id,
+                kind="testbuy.verdict",
+                group_id=campaign.group_id,
+                text=text[:500],
+                link=f"/testbuys/purchases/{purchase.id}",
+            )
+        )
+
+
 def change_status(
     session: Session,
     actor: Actor,
@@ -279,6 +309,7 @@ def change_status(
         purchase.verdict_at = utcnow()
         if purchase.examined_on is None and verdict != Verdict.not_received:
             purchase.examined_on = utcnow().date()
+        _tell_brand_of_verdict(session, actor, purchase, campaign)
     day_field = DATE_OF_STATUS.get(S(status))
     if day_field and getattr(purchase, day_field) is None:
         setattr(purchase, day_field, utcnow().date())

@@ -12,9 +12,12 @@ from hub.intel.models import Tlp
 from hub.notify import topics
 from hub.notify.mailing import mail_instant, send_digests
 from hub.notify.models import Notification, OutboxMail
+from hub.testbuys import purchases
+from hub.testbuys.models import PurchaseStatus, Verdict
 from tests.conftest import ClientAs, World
 from tests.events.factories import make_event, register
 from tests.intel.factories import actor_of, make_report
+from tests.testbuys.factories import make_campaign, make_purchase, sign_up
 
 
 def mails_to(db: Session, address: str) -> list[OutboxMail]:
@@ -107,3 +110,33 @@ def test_e_mail_choices_refuse_an_unknown_value(
     saved = browser.post("/me/e-mail", data={"discussion": "off"})
     assert saved.status_code == 303
     assert topics.choices(db, world.member_a.id or 0)["discussion"] == "off"
+
+
+def test_a_verdict_on_a_brands_product_reaches_its_admins(
+    db: Session, world: World, settings: Settings
+) -> None:
+    campaign = make_campaign(db, world.coordinator, world.apparel, slots=2, max_per_brand=2)
+    signup = sign_up(db, world.admin_a, campaign, 1)
+    purchase = make_purchase(db, world.coordinator, campaign, signup, seller="GlossyOutlet")
+    runner = actor_of(db, world.coordinator)
+    purchases.change_status(db, runner, purchase, campaign, PurchaseStatus.ordered)
+    purchases.change_status(
+        db, runner, purchase, campaign, PurchaseStatus.verdict, Verdict.counterfeit
+    )
+
+    mail_instant(db, settings, utcnow())
+
+    told = db.exec(
+        select(Notification).where(
+            Notification.person_id == world.admin_a.id, Notification.kind == "testbuy.verdict"
+        )
+    ).all()
+    assert [item.link for item in told] == [f"/testbuys/purchases/{purchase.id}"]
+    assert any(
+        "GlossyOutlet is counterfeit" in mail.body for mail in mails_to(db, world.admin_a.email)
+    )
+    assert not db.exec(
+        select(Notification).where(
+            Notification.person_id == world.member_a.id, Notification.kind == "testbuy.verdict"
+        )
+    ).all()
