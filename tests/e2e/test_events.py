@@ -530,7 +530,7 @@ def test_times_follow_the_persons_zone_or_else_their_browsers(
         zone = page.get_by_label("Show times in")
         expect(zone).to_have_value("")
         zone.select_option("Europe/London")
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save the time zone").click()
         expect(page.locator(".flash-success")).to_have_text("Times are now shown in Europe/London.")
         expect(zone).to_have_value("Europe/London")
 
@@ -545,7 +545,7 @@ def test_times_follow_the_persons_zone_or_else_their_browsers(
         page.get_by_label("Show times in").select_option(
             label="As my browser says (America/New_York)"
         )
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save the time zone").click()
         expect(page.locator(".flash-success")).to_have_text(
             "Times are now shown in your browser’s time zone."
         )
