@@ -7,6 +7,7 @@ asks the reader to sign in before showing it.
 """
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -21,6 +22,7 @@ from hub.notify.outbox import queue_mail
 from hub.notify.topics import Delivery, choices, topic_of
 
 BATCH = 500
+MAX_PAGES = 40  # a run reads at most this many pages; the next run, seconds later, goes on
 DIGEST_HOUR = 7  # local time of the person: the digest is there when the day starts
 RESTRICTED = (Tlp.red, Tlp.amber_strict)
 
@@ -42,16 +44,26 @@ def _line(settings: Settings, item: Notification, report: IntelReport | None) ->
     return f"{item.text}\n{_link(settings, item)}"
 
 
-def _unmailed(session: Session, now: datetime) -> list[tuple[Notification, Person]]:
-    return list(
-        session.exec(
+def _unmailed(session: Session, now: datetime) -> Iterator[tuple[Notification, Person]]:
+    """Every notification still to be mailed, oldest first, a page at a time: items waiting
+    for a digest stay unmailed all day and must not hide the instant ones behind them."""
+    after = 0
+    for _page in range(MAX_PAGES):
+        rows = session.exec(
             select(Notification, Person)
             .join(Person, col(Person.id) == Notification.person_id)
-            .where(col(Notification.mailed_at).is_(None), col(Notification.created_at) <= now)
-            .order_by(col(Notification.person_id), col(Notification.id))
-            .limit(BATCH * 4)
+            .where(
+                col(Notification.mailed_at).is_(None),
+                col(Notification.created_at) <= now,
+                col(Notification.id) > after,
+            )
+            .order_by(col(Notification.id))
+            .limit(BATCH)
         ).all()
-    )
+        yield from rows
+        if len(rows) < BATCH:
+            return
+        after = rows[-1][0].id or 0
 
 
 def _reports(session: Session, items: list[Notification]) -> dict[int, IntelReport]:
@@ -65,7 +77,7 @@ def _reports(session: Session, items: list[Notification]) -> dict[int, IntelRepo
 def mail_instant(session: Session, settings: Settings, now: datetime) -> int:
     """Mail each notification whose person wants its topic at once; settle the ones they
     do not want by e-mail. Digest items wait for `send_digests`."""
-    rows = _unmailed(session, now)
+    rows = list(_unmailed(session, now))
     reports = _reports(session, [item for item, _ in rows])
     chosen: dict[int, dict[str, str]] = {}
     queued = 0
@@ -98,9 +110,11 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> int:
     working group; the items are then settled."""
     pending: dict[int, list[Notification]] = defaultdict(list)
     people: dict[int, Person] = {}
+    chosen: dict[int, dict[str, str]] = {}
     for item, person in _unmailed(session, now):
         topic = topic_of(item.kind)
-        if topic is None or choices(session, person.id or 0).get(topic.key) != Delivery.digest:
+        wants = chosen.setdefault(person.id or 0, choices(session, person.id or 0))
+        if topic is None or wants.get(topic.key) != Delivery.digest:
             continue
         pending[person.id or 0].append(item)
         people[person.id or 0] = person

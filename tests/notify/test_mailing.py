@@ -10,6 +10,7 @@ from hub.config import Settings
 from hub.intel import discussion, moderation
 from hub.intel.models import Tlp
 from hub.notify import topics
+from hub.notify.mailing import BATCH as MAILING_BATCH
 from hub.notify.mailing import mail_instant, send_digests
 from hub.notify.models import Notification, OutboxMail
 from hub.testbuys import purchases
@@ -140,3 +141,21 @@ def test_a_verdict_on_a_brands_product_reaches_its_admins(
             Notification.person_id == world.member_a.id, Notification.kind == "testbuy.verdict"
         )
     ).all()
+
+
+def test_items_waiting_for_a_digest_do_not_hold_up_instant_ones(
+    db: Session, world: World, settings: Settings
+) -> None:
+    """A busy follower's digest items (more than one page of them) wait all day; an
+    instant notification made after them still goes out at once."""
+    for number in range(MAILING_BATCH + 5):
+        db.add(
+            Notification(person_id=world.member_b.id or 0, kind="intel.activity", text=f"#{number}")
+        )
+    db.commit()
+    report = make_report(db, world.member_a, world.apparel, Tlp.amber)
+    moderation.hide(db, actor_of(db, world.coordinator), report, "Behind the queue.")
+
+    assert mail_instant(db, settings, utcnow()) == 1
+    assert len(mails_to(db, world.member_a.email)) == 1
+    assert mails_to(db, world.member_b.email) == []
