@@ -31,6 +31,7 @@ from hub.intel.models import (
     Comment,
     Evidence,
     Follow,
+    GroupFollow,
     IntelReport,
     Sighting,
     SightingKind,
@@ -154,6 +155,9 @@ MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
         (SIGN_IN, 200,     200,     403,     200,     403,     403),
     ("POST", "/groups/{slug}/intel"):
         (SIGN_IN, DONE,    DONE,    403,     DONE,    403,     403),
+    # Anyone may follow any board: they are told only of reports they may read.
+    ("POST", "/groups/{slug}/intel/follow"):
+        (SIGN_IN, DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
     ("GET", "/intel/indicator-row"):
         (SIGN_IN, 200,     200,     200,     200,     200,     200),
     # TLP:AMBER: the group's brands, its coordinators and alliance admins may read it.
@@ -347,6 +351,7 @@ FORMS: dict[tuple[str, str], Callable[[Target], Mapping[str, str | list[str]]]] 
     },
     ("POST", "/intel/{report_id}/sightings/withdraw"): lambda t: {},
     ("POST", "/intel/{report_id}/follow"): lambda t: {},
+    ("POST", "/groups/{slug}/intel/follow"): lambda t: {},
     ("POST", "/notifications/read"): lambda t: {},
     ("POST", "/intel/{report_id}/evidence"): lambda t: {},  # and FILES
     ("POST", "/intel/{report_id}/hide"): lambda t: {"reason": "Hidden by the matrix."},
@@ -497,6 +502,9 @@ EFFECTS: dict[tuple[str, str], Callable[[Session, Target], bool]] = {
     ),
     ("POST", "/intel/{report_id}/follow"): lambda db, t: (
         db.exec(select(Follow).where(Follow.report_id == t.report.id)).first() is not None
+    ),
+    ("POST", "/groups/{slug}/intel/follow"): lambda db, t: (
+        db.exec(select(GroupFollow).where(GroupFollow.group_id == t.group.id)).first() is not None
     ),
     ("POST", "/intel/{report_id}/evidence"): lambda db, t: (
         db.exec(

@@ -11,7 +11,7 @@ from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel import search_index
 from hub.intel.correlation import actor_of, can_see
 from hub.intel.markdown import to_safe_html
-from hub.intel.models import Comment, Follow, IntelReport, Sighting, SightingKind
+from hub.intel.models import Comment, Follow, GroupFollow, IntelReport, Sighting, SightingKind
 from hub.members.models import Brand, Person
 from hub.notify.models import Notification
 from hub.policy import Actor
@@ -179,3 +179,39 @@ def toggle_follow(session: Session, actor: Actor, report: IntelReport) -> bool:
         session.delete(follow)
     session.commit()
     return follow is None
+
+
+def follows_group(session: Session, actor: Actor, group_id: int) -> bool:
+    return session.get(GroupFollow, (group_id, actor.person_id)) is not None
+
+
+def toggle_group_follow(session: Session, actor: Actor, group_id: int) -> bool:
+    """Follow a board, or stop; returns whether the actor follows it now."""
+    follow = session.get(GroupFollow, (group_id, actor.person_id))
+    if follow is None:
+        session.add(GroupFollow(group_id=group_id, person_id=actor.person_id))
+    else:
+        session.delete(follow)
+    session.commit()
+    return follow is None
+
+
+def notify_board_followers(session: Session, report: IntelReport, group_name: str) -> None:
+    """Tell the board's followers of a new report, each only if they may read it."""
+    followers = session.exec(
+        select(GroupFollow.person_id).where(
+            GroupFollow.group_id == report.group_id, GroupFollow.person_id != report.author_id
+        )
+    ).all()
+    for person_id in followers:
+        reader = actor_of(session, person_id)
+        if reader is not None and can_see(session, reader, report):
+            session.add(
+                Notification(
+                    person_id=person_id,
+                    kind="intel.new_report",
+                    report_id=report.id,
+                    group_id=report.group_id,
+                    text=f"New on the {group_name} board: “{report.title}”.",
+                )
+            )

@@ -262,6 +262,16 @@ class Follow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class GroupFollow(SQLModel, table=True):
+    """A person following a working group's board: told of each new report they may read."""
+
+    __tablename__ = "intel_group_follow"
+
+    group_id: int = Field(foreign_key="working_group.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Evidence(SQLModel, table=True):
     """A file attached to a report, stored by its SHA-256 under HUB_UPLOAD_DIR."""
 

@@ -104,6 +104,7 @@ def board(
             "page": page,
             "filters": filters,
             "can_post": can(actor, Action.post_intel, group.id),
+            "following": discussion.follows_group(session, actor, group.id or 0),
             "older_url": f"/groups/{group.slug}/intel?"
             + filters_query(filters, before=page.next_before),
             **LABELS,
@@ -178,6 +179,20 @@ def _download(body: str, media_type: str, filename: str) -> Response:
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.post("/groups/{slug}/intel/follow")
+def follow_board(slug: str, request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    """Follow the board (told of each new report one may read, as chosen on /me), or stop."""
+    group = groups.get_group(session, slug)
+    now_following = discussion.toggle_group_follow(session, actor, group.id or 0)
+    flash(
+        request,
+        f"You follow the {group.name} board now: new reports you may read are notified."
+        if now_following
+        else f"You no longer follow the {group.name} board.",
+    )
+    return redirect(request, f"/groups/{group.slug}/intel")
 
 
 @router.get("/groups/{slug}/intel/export.csv")

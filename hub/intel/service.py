@@ -18,7 +18,7 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import Conflict, FormCheck, Invalid, NotFound
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation, evidence, search_index
+from hub.intel import correlation, discussion, evidence, search_index
 from hub.intel import indicators as indicator_rules
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import (
@@ -202,6 +202,7 @@ def create_report(
         assert settings is not None, "storing evidence needs the upload settings"
         evidence.attach(session, settings, actor, report, list(files))
     correlation.notify_matches(session, actor, report)
+    discussion.notify_board_followers(session, report, group.name)
     audit.record(
         session,
         actor.audit_id,

@@ -26,7 +26,7 @@ DELIVERY_LABELS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Topic:
-    key: str
+    key: str  # at most 20 characters (notification_preference.topic)
     label: str
     default: Delivery
     kinds: tuple[str, ...]  # Notification.kind values of the topic
@@ -44,6 +44,12 @@ EVENT_REGISTRATION_KINDS = (
 )
 
 TOPICS: tuple[Topic, ...] = (
+    Topic(
+        "new_reports",
+        "New reports on boards I follow",
+        Delivery.digest,
+        ("intel.new_report",),
+    ),
     Topic(
         "correlations",
         "Another report names an indicator of my report",

@@ -159,3 +159,28 @@ def test_items_waiting_for_a_digest_do_not_hold_up_instant_ones(
     assert mail_instant(db, settings, utcnow()) == 1
     assert len(mails_to(db, world.member_a.email)) == 1
     assert mails_to(db, world.member_b.email) == []
+
+
+def test_a_followed_board_tells_of_new_reports_one_may_read(
+    db: Session, world: World, settings: Settings, client_as: ClientAs
+) -> None:
+    """Following apparel's board: a member of it hears of a new TLP:AMBER report there, in
+    the morning digest by default; a brand outside the group, following too, hears nothing
+    of a report it may not read."""
+    assert (
+        client_as(world.member_b).post(f"/groups/{world.apparel.slug}/intel/follow").status_code
+        == 303
+    )
+    assert (
+        client_as(world.member_c).post(f"/groups/{world.apparel.slug}/intel/follow").status_code
+        == 303
+    )
+
+    report = make_report(db, world.member_a, world.apparel, Tlp.amber, "Fake down jackets")
+
+    told = db.exec(select(Notification).where(Notification.kind == "intel.new_report")).all()
+    assert [(item.person_id, item.report_id) for item in told] == [(world.member_b.id, report.id)]
+    assert mail_instant(db, settings, utcnow()) == 0  # a digest topic unless chosen otherwise
+    assert send_digests(db, settings, at_local_hour(8)) == 1
+    (mail,) = mails_to(db, world.member_b.email)
+    assert "Fake down jackets" in mail.body
