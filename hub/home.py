@@ -40,7 +40,7 @@ def dashboard(request: Request, session: SessionDep, actor: CurrentActor) -> Res
                 for line in campaigns.listing(session, actor, CampaignStatus.open)
                 if signups.window_is_open(line.campaign)
             ][:5],
-            "events": schedule.listing(session, actor, schedule.Filters())[:5],
+            "events": schedule.listing(session, actor, schedule.Filters(), limit=5),
             "registration_states": REGISTRATION_STATE_LABELS,
             "zone": viewer_zone(request, actor),
         },

@@ -94,6 +94,7 @@ class Action(StrEnum):
     organise_events = "organise-events"  # thing: group id, or None for alliance-wide
     manage_event = "manage-event"  # thing: EventView; edit, cancel, approve, attendee list
     see_attendees = "see-attendees"  # thing: EventView
+    see_meeting_link = "see-meeting-link"  # thing: EventView; page, .ics and feed alike
     administer = "administer"  # the admin area at all
 
 
@@ -217,6 +218,13 @@ def _sees_attendees(actor: Actor, event: Any) -> bool:
     return _manages_event(actor, event) or (event.attendees_visible and event.attending)
 
 
+def _holds_seat_or_organises(actor: Actor, event: Any) -> bool:
+    """An online event's link goes to those holding a seat and to the organisers, so it
+    does not travel beyond the people admitted."""
+    assert isinstance(event, EventView)
+    return event.attending or _manages_event(actor, event)
+
+
 RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.view_directory: _signed_in,
     Action.view_brand_people: _fellow_of,
@@ -241,6 +249,7 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.organise_events: _organiser_for,
     Action.manage_event: _manages_event,
     Action.see_attendees: _sees_attendees,
+    Action.see_meeting_link: _holds_seat_or_organises,
 }
 
 

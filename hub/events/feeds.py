@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, or_, select
 
 from hub.auth.sessions import load_actor
-from hub.clock import utcnow
+from hub.clock import as_utc, utcnow
 from hub.config import Settings
 from hub.errors import NotFound
 from hub.events import ics
@@ -30,7 +30,6 @@ from hub.events.models import (
 )
 from hub.events.models import RegistrationState as State
 from hub.events.registrations import view_of
-from hub.events.times import as_utc
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, can, visible_events
 from hub.secretbox import open_sealed, seal
@@ -133,8 +132,11 @@ def feed_calendar(session: Session, settings: Settings, actor: Actor) -> bytes:
     entries = [
         ics.Entry(
             event,
-            show_link=mine.get(event.id or 0) == State.confirmed
-            or can(actor, Action.manage_event, view_of(event)),
+            show_link=can(
+                actor,
+                Action.see_meeting_link,
+                view_of(event, attending=mine.get(event.id or 0) == State.confirmed),
+            ),
         )
         for event in events
     ]

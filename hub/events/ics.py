@@ -12,8 +12,9 @@ from datetime import timedelta
 
 import icalendar
 
+from hub.clock import as_utc
 from hub.events.models import ATTENDANCE_LABELS, EVENT_KIND_LABELS, Attendance, Event, EventStatus
-from hub.events.times import as_utc, to_local
+from hub.events.times import to_local
 from hub.intel.models import TLP_LABELS
 
 PRODID = "-//Alliance Hub//Event calendar//EN"

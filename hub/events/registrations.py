@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from hub import audit
-from hub.clock import utcnow
+from hub.clock import as_utc, utcnow
 from hub.config import Settings
 from hub.db import lock_row
 from hub.errors import Conflict, FormCheck, NotFound
@@ -29,7 +29,6 @@ from hub.events.models import (
     Registration,
     RegistrationState,
 )
-from hub.events.times import as_utc
 from hub.intel.exports import safe_cell
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, EventView, ensure

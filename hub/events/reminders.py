@@ -28,8 +28,9 @@ BATCH = 200
 
 def remind_attendees(session: Session, settings: Settings, now: datetime) -> int:
     rows = session.exec(
-        select(Registration, Event)
+        select(Registration, Event, Person)
         .join(Event, col(Event.id) == Registration.event_id)
+        .join(Person, col(Person.id) == Registration.person_id)
         .where(
             Registration.state == RegistrationState.confirmed,
             col(Registration.reminded_at).is_(None),
@@ -39,12 +40,9 @@ def remind_attendees(session: Session, settings: Settings, now: datetime) -> int
         )
         .limit(BATCH)
     ).all()
-    for registration, event in rows:
-        person = session.get(Person, registration.person_id)
+    for registration, event, person in rows:
         registration.reminded_at = now
         session.add(registration)
-        if person is None:
-            continue
         notices.remind(
             session,
             settings,

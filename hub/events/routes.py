@@ -23,6 +23,7 @@ from hub.events.models import (
     RegistrationState,
 )
 from hub.events.times import Month, to_local, viewer_zone, zone_names
+from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
 from hub.intel.models import TLP_LABELS
 from hub.members.models import Brand, Person
@@ -102,14 +103,6 @@ def _filters(group: str, kind: str, when: str) -> schedule.Filters:
     return schedule.Filters(group=group, kind=kind, when="past" if when == "past" else "upcoming")
 
 
-def _visible_groups(session: Session, actor: Actor) -> list[WorkingGroup]:
-    ids = actor.group_ids | actor.coordinated_group_ids
-    query = select(WorkingGroup).order_by(col(WorkingGroup.name))
-    if not actor.is_alliance_admin:
-        query = query.where(col(WorkingGroup.id).in_(sorted(ids)))
-    return list(session.exec(query))
-
-
 @router.get("/events")
 def calendar(
     request: Request,
@@ -128,7 +121,7 @@ def calendar(
         "view": "month" if view == "month" else "list",
         "filters": filters,
         "zone": zone_name,
-        "groups": _visible_groups(session, actor),
+        "groups": groups.of_actor(session, actor),
         "can_create": runs_any_events(actor),
         **LABELS,
     }
@@ -162,7 +155,7 @@ def _form_page(
             "values": asdict(form),
             "errors": errors or {},
             "event": event,
-            "groups": schedule.organisable_groups(session, actor),
+            "groups": groups.run_by(session, actor),
             "brands": session.exec(
                 select(Brand).where(col(Brand.is_active).is_(True)).order_by(col(Brand.name))
             ).all(),
@@ -209,7 +202,7 @@ def event_file(
     event = schedule.get_visible(session, actor, event_id)
     mine = registrations.active_of(session, event_id, actor.person_id)
     holds = mine is not None and mine.state == RegistrationState.confirmed
-    show_link = holds or can(actor, Action.manage_event, registrations.view_of(event))
+    show_link = can(actor, Action.see_meeting_link, registrations.view_of(event, holds))
     data = ics.one_event(ics.Entry(event, show_link), request.app.state.settings.base_url)
     return Response(
         data,
@@ -245,7 +238,7 @@ def event_context(
         else None,
         "closed_reason": registrations.closed_reason(event),
         "counts": registrations.counts(session, event),
-        "show_link": attending or organises,
+        "show_link": can(actor, Action.see_meeting_link, view),
         "colleagues": registrations.colleagues(session, actor, event) if attending else [],
         "attendees": registrations.attendees(session, event, confirmed_only=not organises)
         if sees_attendees

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, or_, select
 from sqlmodel import update as update_rows
 
 from hub import audit
-from hub.clock import utcnow
+from hub.clock import as_utc, utcnow
 from hub.config import Settings
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.events import notices
@@ -30,7 +30,7 @@ from hub.events.models import (
     Registration,
 )
 from hub.events.registrations import fill_seats, lock_event, view_of
-from hub.events.times import as_utc, from_local, is_zone, to_local
+from hub.events.times import from_local, is_zone, to_local
 from hub.groups.models import WorkingGroup
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import Tlp
@@ -458,13 +458,6 @@ def form_of(session: Session, event: Event) -> EventForm:
     )
 
 
-def organisable_groups(session: Session, actor: Actor) -> list[WorkingGroup]:
-    query = select(WorkingGroup).order_by(col(WorkingGroup.name))
-    if not actor.is_alliance_admin:
-        query = query.where(col(WorkingGroup.id).in_(sorted(actor.coordinated_group_ids)))
-    return list(session.exec(query))
-
-
 def get_visible(session: Session, actor: Actor, event_id: int) -> Event:
     event = session.exec(select(Event).where(Event.id == event_id, visible_events(actor))).first()
     if event is None:
@@ -519,7 +512,9 @@ def _visible_query(actor: Actor, filters: Filters) -> Any:
     return query
 
 
-def listing(session: Session, actor: Actor, filters: Filters) -> list[EventLine]:
+def listing(
+    session: Session, actor: Actor, filters: Filters, limit: int = LIST_LIMIT
+) -> list[EventLine]:
     """Upcoming events soonest first, or past events latest first."""
     now = utcnow()
     query = _visible_query(actor, filters)
@@ -527,7 +522,7 @@ def listing(session: Session, actor: Actor, filters: Filters) -> list[EventLine]
         query = query.where(col(Event.ends_at) <= now).order_by(col(Event.starts_at).desc())
     else:
         query = query.where(col(Event.ends_at) > now).order_by(col(Event.starts_at))
-    return _lines(session, actor, query.limit(LIST_LIMIT))
+    return _lines(session, actor, query.limit(limit))
 
 
 def between(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import Request
 
+from hub.clock import as_utc
 from hub.policy import Actor
 
 TZ_COOKIE = "hub_tz"
@@ -35,11 +36,6 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name) if is_zone(name) else ZoneInfo(DEFAULT_ZONE)
     except ZoneInfoNotFoundError:
         return ZoneInfo(DEFAULT_ZONE)
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were stored in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def to_local(value: datetime, zone_name: str) -> datetime:

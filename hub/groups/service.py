@@ -274,3 +274,22 @@ def remove_coordinator(
     )
     session.commit()
     return person
+
+
+def of_actor(session: Session, actor: Actor) -> list[WorkingGroup]:
+    """The groups of the actor's brand and those they coordinate (every group for alliance
+    admins): what their calendar can be filtered by."""
+    query = select(WorkingGroup).order_by(col(WorkingGroup.name))
+    if not actor.is_alliance_admin:
+        ids = actor.group_ids | actor.coordinated_group_ids
+        query = query.where(col(WorkingGroup.id).in_(sorted(ids)))
+    return list(session.exec(query))
+
+
+def run_by(session: Session, actor: Actor) -> list[WorkingGroup]:
+    """The groups whose campaigns and events the actor runs: those they coordinate, or
+    every group for alliance admins."""
+    query = select(WorkingGroup).order_by(col(WorkingGroup.name))
+    if not actor.is_alliance_admin:
+        query = query.where(col(WorkingGroup.id).in_(sorted(actor.coordinated_group_ids)))
+    return list(session.exec(query))

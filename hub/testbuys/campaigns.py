@@ -294,14 +294,6 @@ def duplicate_form(campaign: Campaign, group: WorkingGroup) -> CampaignForm:
     return form
 
 
-def runnable_groups(session: Session, actor: Actor) -> list[WorkingGroup]:
-    """The working groups whose campaigns the actor runs (every group for alliance admins)."""
-    query = select(WorkingGroup).order_by(col(WorkingGroup.name))
-    if not actor.is_alliance_admin:
-        query = query.where(col(WorkingGroup.id).in_(sorted(actor.coordinated_group_ids)))
-    return list(session.exec(query))
-
-
 def get_visible(session: Session, actor: Actor, campaign_id: int) -> Campaign:
     campaign = session.exec(
         select(Campaign).where(Campaign.id == campaign_id, visible_campaigns(actor))

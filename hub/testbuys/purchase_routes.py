@@ -12,6 +12,7 @@ from hub.config import Settings
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
+from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
 from hub.intel import evidence as files
 from hub.intel.routes import read_uploads
@@ -300,7 +301,7 @@ def _register_page(
             "rows": rows,
             "errors": errors or {},
             "values": values or {},
-            "groups": campaigns.runnable_groups(session, actor),
+            "groups": groups.run_by(session, actor),
         },
         status_code=422 if errors else 200,
     )

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.errors import Conflict, InvalidForm, NotFound
+from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
 from hub.intel.models import IntelReport
 from hub.members.models import OrgKind
@@ -119,7 +120,7 @@ def _form_page(
             "values": asdict(form),
             "errors": errors or {},
             "campaign": campaign,
-            "groups": campaigns.runnable_groups(session, actor),
+            "groups": groups.run_by(session, actor),
             **LABELS,
         },
         status_code=422 if errors else 200,

@@ -7,13 +7,13 @@ constraint on the campaign (slots_taken <= slots) is the last line if code ever 
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from hub import audit
-from hub.clock import utcnow
+from hub.clock import as_utc, utcnow
 from hub.db import lock_row
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel.models import IntelReport
@@ -32,11 +32,6 @@ from hub.testbuys.models import (
 
 ACTIVE = (SignupState.confirmed, SignupState.waitlisted)
 MAX_TARGET_REPORTS = 20
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def window_is_open(campaign: Campaign, now: datetime | None = None) -> bool:

@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from hub.clock import utcnow
+from hub.clock import as_utc, utcnow
 from hub.config import Settings
 from hub.events import registrations, reminders, schedule
 from hub.events.models import Event
-from hub.events.times import as_utc
 from hub.members.models import Person
 from hub.notify.models import Notification
 from tests import factories
