@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from hub.api.models import ApiToken, Webhook, WebhookDelivery
 from hub.audit import AuditEntry
 from hub.auth.models import IdentityProvider, LoginEvent, RateCounter, WebSession
 from hub.events.models import (
@@ -41,6 +42,9 @@ from hub.testbuys.models import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiToken",
+    "Webhook",
+    "WebhookDelivery",
     "Comment",
     "Evidence",
     "Follow",

@@ -35,6 +35,9 @@ class Actor:
     session_id: int | None = None
     unread_notifications: int = 0
     time_zone: str = ""  # chosen on the profile; empty: as the browser says
+    # A brand API token: the brand's shared view, without the person's own TLP:RED
+    # reports or coordinator rights (hub.api.tokens).
+    acts_for_brand: bool = False
 
     @property
     def is_alliance_admin(self) -> bool:
@@ -96,6 +99,8 @@ class Action(StrEnum):
     see_attendees = "see-attendees"  # thing: EventView
     see_meeting_link = "see-meeting-link"  # thing: EventView; page, .ics and feed alike
     administer = "administer"  # the admin area at all
+    use_api = "use-api"  # personal API tokens
+    manage_brand_api = "manage-brand-api"  # thing: brand id; brand tokens and webhooks
 
 
 @dataclass(frozen=True)
@@ -250,6 +255,8 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.manage_event: _manages_event,
     Action.see_attendees: _sees_attendees,
     Action.see_meeting_link: _holds_seat_or_organises,
+    Action.use_api: _signed_in,
+    Action.manage_brand_api: _brand_admin_of_own_brand,
 }
 
 
@@ -307,7 +314,12 @@ def visible_intel(actor: Actor) -> ColumnElement[bool]:
     )
     # A report hidden by a coordinator stays readable to its author and the coordinators.
     not_hidden = or_(col(report.hidden_reason) == "", coordinates)
-    return or_(col(report.author_id) == actor.person_id, and_(by_marking, not_hidden))
+    own = col(report.author_id) == actor.person_id
+    if actor.acts_for_brand:
+        # A brand's tool never reads what was addressed to one person.
+        own = and_(own, col(report.tlp) != Tlp.red)
+        by_marking = and_(by_marking, col(report.tlp) != Tlp.red)
+    return or_(own, and_(by_marking, not_hidden))
 
 
 def visible_campaigns(actor: Actor) -> ColumnElement[bool]:

@@ -15,6 +15,13 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
 
 
+def seconds_left(window: timedelta) -> int:
+    """Seconds until the current window ends: what a refused caller should wait."""
+    now = utcnow()
+    end = _window_start(now, window) + window
+    return max(1, int((end - now).total_seconds() + 0.999))
+
+
 def hit(session: Session, key: str, limit: int, window: timedelta) -> bool:
     """Count one attempt for `key`; False once more than `limit` fall in this window."""
     now = utcnow()

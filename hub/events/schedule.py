@@ -538,6 +538,45 @@ def between(
     return _lines(session, actor, query)
 
 
+def line(session: Session, actor: Actor, event_id: int) -> EventLine:
+    """One visible event with the actor's registration; a 404 otherwise."""
+    lines = _lines(session, actor, _visible_query(actor, Filters()).where(Event.id == event_id))
+    if not lines:
+        raise NotFound("There is no such event, or it is not open to your brand.")
+    return lines[0]
+
+
+def page(
+    session: Session,
+    actor: Actor,
+    filters: Filters,
+    start: datetime,
+    end: datetime | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> tuple[list[EventLine], tuple[datetime, int] | None]:
+    """Visible events ending after `start` (and starting before `end`), soonest first,
+    `limit` after the (starts_at, id) `after` (the API's pages); with where to continue."""
+    query = _visible_query(actor, filters).where(col(Event.ends_at) > start)
+    if end is not None:
+        query = query.where(col(Event.starts_at) < end)
+    if after is not None:
+        starts_at, event_id = after
+        query = query.where(
+            or_(
+                col(Event.starts_at) > starts_at,
+                (col(Event.starts_at) == starts_at) & (col(Event.id) > event_id),
+            )
+        )
+    lines = _lines(
+        session, actor, query.order_by(col(Event.starts_at), col(Event.id)).limit(limit + 1)
+    )
+    more = len(lines) > limit
+    lines = lines[:limit]
+    last = lines[-1].event if more and lines else None
+    return lines, ((last.starts_at, last.id or 0) if last else None)
+
+
 def by_day(lines: list[EventLine], days: list[date], zone_name: str) -> dict[date, list[EventLine]]:
     """Each day of the grid with the events happening on it in the viewer's zone; whole
     days are the event's own dates, wherever the viewer is."""

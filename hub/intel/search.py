@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import Float, Integer, String, column, text
+from sqlalchemy import Float, Integer, String, Subquery, column, text
 from sqlmodel import Session, col, select
 
 from hub.intel.models import IntelReport
@@ -33,14 +33,13 @@ def _terms(query: str) -> list[str]:
     return WORD.findall(query)[:12]
 
 
-def search(
-    session: Session, actor: Actor, query: str, filters: BoardFilters, group_id: int | None = None
-) -> list[Hit]:
-    """Matches of every word (prefix match on the last), visible reports only, best first."""
+def _matches(session: Session, query: str) -> Subquery | None:
+    """The index rows matching every word (prefix match on the last): report_id, rank
+    and a snippet; None when the query holds no word to look for."""
     postgres = session.get_bind().dialect.name == "postgresql"
     terms = PG_WORD.findall(query)[:12] if postgres else _terms(query)
     if not terms:
-        return []
+        return None
     if postgres:
         tsquery = " & ".join(
             f"{_pg_quote(t)}:*" if i == len(terms) - 1 else _pg_quote(t)
@@ -58,13 +57,22 @@ def search(
             for i, t in enumerate(terms)
         )
         matches = text(
-            "SELECT report_id, bm25(intel_search) AS rank, "
+            "SELECT report_id, -bm25(intel_search) AS rank, "
             "snippet(intel_search, -1, '\x02', '\x03', '…', 14) AS snippet "
             "FROM intel_search WHERE intel_search MATCH :q"
         ).bindparams(q=fts)
-    found = matches.columns(
+    return matches.columns(
         column("report_id", Integer), column("rank", Float), column("snippet", String)
     ).subquery("found")
+
+
+def search(
+    session: Session, actor: Actor, query: str, filters: BoardFilters, group_id: int | None = None
+) -> list[Hit]:
+    """Matches of every word (prefix match on the last), visible reports only, best first."""
+    found = _matches(session, query)
+    if found is None:
+        return []
     statement = (
         select(IntelReport, Brand, Person, found.c.snippet)
         .join(found, found.c.report_id == IntelReport.id)
@@ -73,14 +81,39 @@ def search(
         .where(visible_intel(actor), col(IntelReport.merged_into_id).is_(None))
     )
     statement = apply_filters(statement, group_id, filters)
-    # bm25 is lower for better matches; ts_rank is higher.
-    statement = statement.order_by(found.c.rank.desc() if postgres else found.c.rank.asc()).limit(
-        RESULT_LIMIT
-    )
+    # Both ranks are higher for better matches (bm25 is negated above).
+    statement = statement.order_by(found.c.rank.desc()).limit(RESULT_LIMIT)
     return [
         Hit(report, brand, author, _highlight(snippet or ""))
         for report, brand, author, snippet in session.exec(statement).all()
     ]
+
+
+def newest(
+    session: Session,
+    actor: Actor,
+    query: str,
+    filters: BoardFilters,
+    group_id: int | None,
+    limit: int,
+) -> tuple[list[IntelReport], int | None]:
+    """The visible reports matching the filters (and the words, if any), newest first,
+    `limit` at a time after `filters.before`; with the id to continue before, if more."""
+    statement = select(IntelReport).where(
+        visible_intel(actor), col(IntelReport.merged_into_id).is_(None)
+    )
+    if query.strip():
+        found = _matches(session, query)
+        if found is None:
+            return [], None
+        statement = statement.join(found, found.c.report_id == IntelReport.id)
+    statement = apply_filters(statement, group_id, filters)
+    if filters.before:
+        statement = statement.where(col(IntelReport.id) < filters.before)
+    rows = list(session.exec(statement.order_by(col(IntelReport.id).desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
 
 
 def _pg_quote(term: str) -> str:

@@ -323,6 +323,45 @@ def listing(session: Session, actor: Actor, status: str = "") -> list[CampaignLi
     )
     if status in CAMPAIGN_STATUS_LABELS:
         query = query.where(Campaign.status == status)
+    return _lines(session, actor, query)
+
+
+def page(
+    session: Session, actor: Actor, status: str, before: int | None, limit: int
+) -> tuple[list[CampaignLine], int | None]:
+    """The visible campaigns by id, newest first, `limit` after `before` (the API's
+    pages); with the id to continue before, if there are more."""
+    query = (
+        select(Campaign, WorkingGroup)
+        .join(WorkingGroup, col(WorkingGroup.id) == Campaign.group_id)
+        .where(visible_campaigns(actor))
+        .order_by(col(Campaign.id).desc())
+        .limit(limit + 1)
+    )
+    if status:
+        query = query.where(Campaign.status == status)
+    if before:
+        query = query.where(col(Campaign.id) < before)
+    lines = _lines(session, actor, query)
+    more = len(lines) > limit
+    lines = lines[:limit]
+    return lines, (lines[-1].campaign.id if more and lines else None)
+
+
+def line(session: Session, actor: Actor, campaign_id: int) -> CampaignLine:
+    """One visible campaign with the same counts as the list; a 404 otherwise."""
+    query = (
+        select(Campaign, WorkingGroup)
+        .join(WorkingGroup, col(WorkingGroup.id) == Campaign.group_id)
+        .where(Campaign.id == campaign_id, visible_campaigns(actor))
+    )
+    lines = _lines(session, actor, query)
+    if not lines:
+        raise NotFound("There is no such campaign, or it is not open to your brand.")
+    return lines[0]
+
+
+def _lines(session: Session, actor: Actor, query: Any) -> list[CampaignLine]:
     rows = session.exec(query).all()
     ids = [campaign.id for campaign, _ in rows]
     counts = signups.counts(session, [i for i in ids if i is not None])

@@ -1,0 +1,1 @@
+"""The JSON API for brands' own tools (/api/v1), its tokens, and brand webhooks."""
