@@ -17,7 +17,8 @@ from sqlmodel import Session
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.events.reminders import remind_attendees, remind_deadline
-from hub.notify.mail import SessionFactory, deliver_due
+from hub.leases import SessionFactory
+from hub.notify.mail import deliver_due
 from hub.notify.mailing import mail_instant, send_digests
 
 log = logging.getLogger("hub.worker")

@@ -12,32 +12,24 @@ import base64
 import contextlib
 import functools
 import logging
-import secrets
 import smtplib
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import ColumnElement, and_, or_
-from sqlmodel import Session, col, select, update
-
+from hub import leases
 from hub.clock import utcnow
 from hub.config import Settings
+from hub.leases import Claim, SessionFactory
 from hub.notify.models import OutboxMail
 
 log = logging.getLogger("hub.mail")
 
-SessionFactory = Callable[[], Session]
-
 TIMEOUT_SECONDS = 30  # per SMTP step
-LEASE = timedelta(minutes=10)  # far longer than sending one mail can take
-FIRST_RETRY = timedelta(minutes=1)  # then 2, 4, 8 ... minutes
-LONGEST_WAIT = timedelta(hours=4)
 MAX_ATTEMPTS = 12  # about 16 hours of retrying, then the mail is given up (and kept)
 
 # What a server answers about one mail, once connected: the next mail may well go through.
@@ -98,15 +90,6 @@ class SmtpServer:
         return smtp
 
 
-@dataclass(frozen=True)
-class Claim:
-    """A worker's hold on one mail; only the holder of `token` may record the outcome."""
-
-    mail_id: int
-    token: str
-    attempts: int  # including this one
-
-
 def deliver_due(
     session_factory: SessionFactory,
     settings: Settings,
@@ -137,36 +120,8 @@ def deliver_due(
 
 
 def claim_next(session_factory: SessionFactory, now: datetime | None = None) -> Claim | None:
-    """Claim the mail that has waited longest, or return None when none is due.
-
-    One UPDATE that re-checks that the mail is due and unclaimed, so of two workers racing
-    for it only one gets it (PostgreSQL re-evaluates the condition on the row the winner
-    committed; SQLite runs one writer at a time). SKIP LOCKED lets PostgreSQL workers pass
-    over a mail another one is claiming instead of queueing behind it.
-    """
-    at = _time(now)
-    oldest_due = (
-        select(OutboxMail.id)
-        .where(_due(at))
-        .order_by(col(OutboxMail.next_attempt_at), col(OutboxMail.id))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    token = secrets.token_hex(16)
-    statement = (
-        update(OutboxMail)
-        .where(col(OutboxMail.id) == oldest_due, _due(at))
-        .values(claimed_at=at, claim_token=token, attempts=col(OutboxMail.attempts) + 1)
-        .returning(col(OutboxMail.id), col(OutboxMail.attempts))
-        .execution_options(synchronize_session=False)
-    )
-    with session_factory() as session:
-        row = session.exec(statement).first()
-        session.commit()
-    if row is None:
-        return None
-    return Claim(mail_id=row[0], token=token, attempts=row[1])
+    """Claim the mail that has waited longest, or return None when none is due."""
+    return leases.claim_next(session_factory, OutboxMail, now)
 
 
 def build_message(mail: OutboxMail, settings: Settings) -> EmailMessage:
@@ -197,12 +152,6 @@ def message_id(mail: OutboxMail, settings: Settings) -> str:
     return f"<outbox.{mail.id}.{mail.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """How long to wait after the `attempts`-th failed try."""
-    doublings = min(max(attempts - 1, 0), 20)  # 2**20 minutes is past any cap already
-    return min(FIRST_RETRY * (1 << doublings), LONGEST_WAIT)
-
-
 Outcome = Literal["sent", "mail failed", "server failed"]
 
 
@@ -214,7 +163,7 @@ def _send(
     now: datetime | None,
 ) -> Outcome:
     try:
-        message, recipient = _load_message(session_factory, settings, claim.mail_id)
+        message, recipient = _load_message(session_factory, settings, claim.row_id)
     except (ValueError, KeyError) as error:  # a row no retry can fix
         _record_failure(session_factory, claim, error, now, for_good=True)
         return "mail failed"
@@ -250,36 +199,22 @@ def _record_failure(
 ) -> None:
     reason = f"{type(error).__name__}: {error}"[:1000]
     if for_good or claim.attempts >= MAX_ATTEMPTS:
-        log.error("mail %d given up after %d attempts: %s", claim.mail_id, claim.attempts, reason)
+        log.error("mail %d given up after %d attempts: %s", claim.row_id, claim.attempts, reason)
         _finish(session_factory, claim, next_attempt_at=None, last_error=reason)
         return
-    retry_at = _time(now) + retry_delay(claim.attempts)
-    log.warning("mail %d not sent (%s); next try at %s", claim.mail_id, reason, retry_at)
+    retry_at = _time(now) + leases.retry_delay(claim.attempts)
+    log.warning("mail %d not sent (%s); next try at %s", claim.row_id, reason, retry_at)
     _finish(session_factory, claim, next_attempt_at=retry_at, last_error=reason)
 
 
 def _finish(session_factory: SessionFactory, claim: Claim, **values: Any) -> None:
     """Record the outcome and release the claim, if it is still ours."""
-    with session_factory() as session:
-        result = session.exec(
-            update(OutboxMail)
-            .where(col(OutboxMail.id) == claim.mail_id, col(OutboxMail.claim_token) == claim.token)
-            .values(claimed_at=None, claim_token=None, **values)
-        )
-        session.commit()
-    if result.rowcount == 0:
+    if not leases.finish(session_factory, OutboxMail, claim, **values):
         log.warning(
             "mail %d: the claim lapsed before its outcome was recorded; "
             "another worker may send it again",
-            claim.mail_id,
+            claim.row_id,
         )
-
-
-def _due(at: datetime) -> ColumnElement[bool]:
-    return and_(
-        col(OutboxMail.next_attempt_at) <= at,
-        or_(col(OutboxMail.claimed_at).is_(None), col(OutboxMail.claimed_at) <= at - LEASE),
-    )
 
 
 def _refused_for_good(error: Exception) -> bool:

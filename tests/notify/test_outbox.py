@@ -13,8 +13,9 @@ from sqlmodel import col, select
 
 from hub.clock import utcnow
 from hub.config import Settings
+from hub.leases import LEASE, SessionFactory
 from hub.notify import mail, outbox
-from hub.notify.mail import LEASE, MAX_ATTEMPTS, SessionFactory, claim_next, deliver_due
+from hub.notify.mail import MAX_ATTEMPTS, claim_next, deliver_due
 from hub.notify.models import OutboxMail
 from hub.notify.outbox import Attachment, queue_mail
 from tests.notify.conftest import MAIL_FROM, MailCatcher, free_port
