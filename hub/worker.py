@@ -14,6 +14,7 @@ from types import FrameType
 
 from sqlmodel import Session
 
+from hub.api.webhook_delivery import deliver_webhooks
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.events.reminders import remind_attendees, remind_deadline
@@ -34,8 +35,9 @@ JOBS: list[Job] = [remind_attendees, remind_deadline, mail_instant, send_digests
 def run_once(
     session_factory: SessionFactory, settings: Settings, now: datetime | None = None
 ) -> int:
-    """Run every job, each in its own transaction, then deliver due mail; return how many
-    mails went out. A failing job is logged and rolled back; the others still run."""
+    """Run every job, each in its own transaction, then deliver due mail and webhooks;
+    return how many mails went out. A failing job is logged and rolled back; the others
+    still run."""
     at = now if now is not None else utcnow()
     for job in JOBS:
         name = getattr(job, "__qualname__", repr(job))
@@ -49,7 +51,11 @@ def run_once(
                 continue
         if queued:
             log.info("%s queued %d mails", name, queued)
-    return deliver_due(session_factory, settings, now=now)
+    sent = deliver_due(session_factory, settings, now=now)
+    posted = deliver_webhooks(session_factory, settings, now=now)
+    if posted:
+        log.info("%d webhook deliveries accepted", posted)
+    return sent
 
 
 def run_forever(

@@ -27,10 +27,9 @@ def create_api(parent: FastAPI) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    # The parent's settings and database, shared (request.app is this app inside the API).
-    api.state.settings = parent.state.settings
-    api.state.engine = parent.state.engine
-    api.state.session_factory = parent.state.session_factory
+    # The parent's settings and database, shared (request.app is this app inside the API):
+    # the same state object, not a copy, so what the parent's state holds later holds here.
+    api.state = parent.state
     api.include_router(router)
     problems.install(api)
     return api

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from hub.api import webhooks
 from hub.auth.sessions import load_actor
 from hub.intel.models import Indicator, IntelReport
 from hub.members.models import Brand, Person
@@ -92,6 +93,7 @@ def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
                 )
             )
             sent += 1
+        webhooks.correlation_found(session, report, other)
         other_author = actor_of(session, other.author_id)
         if (
             other_author is not None

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from hub import audit
+from hub.api import webhooks
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import Conflict, FormCheck, Invalid, NotFound
@@ -203,6 +204,7 @@ def create_report(
         evidence.attach(session, settings, actor, report, list(files))
     correlation.notify_matches(session, actor, report)
     discussion.notify_board_followers(session, report, group.name)
+    webhooks.report_created(session, report)
     audit.record(
         session,
         actor.audit_id,

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from hub import audit
+from hub.api import webhooks
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import Conflict, FormCheck, NotFound
@@ -310,6 +311,7 @@ def change_status(
         if purchase.examined_on is None and verdict != Verdict.not_received:
             purchase.examined_on = utcnow().date()
         _tell_brand_of_verdict(session, actor, purchase, campaign)
+        webhooks.verdict_given(session, purchase, campaign)
     day_field = DATE_OF_STATUS.get(S(status))
     if day_field and getattr(purchase, day_field) is None:
         setattr(purchase, day_field, utcnow().date())
