@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 from hub import ROOT
 from hub.admin.routes import router as admin_router
 from hub.api.app import create_api
+from hub.api.pages import router as developers_router
 from hub.auth.clients import ProviderClients
 from hub.auth.routes import demo_accounts
 from hub.auth.routes import router as auth_router
@@ -100,9 +101,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         testbuys_router,
         events_router,
         personal_router,
+        developers_router,
     ):
         app.include_router(router)
-    app.mount("/api/v1", create_api(app))
+    app.state.api = create_api(app)
+    app.mount("/api/v1", app.state.api)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     if settings.dev_idp_enabled:
         from hub.auth.devidp import create_dev_idp
