@@ -816,12 +816,14 @@ class DomainMatrix:
 
 
 def _domain_matrices() -> list[DomainMatrix]:
+    from tests.api import test_developer_matrix as developers
     from tests.events import test_matrix as events
     from tests.testbuys import test_matrix as buys
 
     return [
         DomainMatrix(buys.TESTBUY_MATRIX, buys.FORMS, buys.EFFECTS),
         DomainMatrix(events.EVENT_MATRIX, events.FORMS, events.EFFECTS),
+        DomainMatrix(developers.DEVELOPER_MATRIX, developers.FORMS, developers.EFFECTS),
     ]
 
 

@@ -150,7 +150,7 @@ def create_token(
         return _page(
             request, session, actor, errors=invalid.errors, values=values, status_code=422
         )
-    return _page(request, session, actor, new_secret=secret, status_code=201)
+    return _page(request, session, actor, new_secret=secret)
 
 
 @router.post("/developers/tokens/{token_id}/revoke")
@@ -205,7 +205,7 @@ async def create_webhook(request: Request, session: SessionDep, actor: CurrentAc
         return _webhooks_page(
             request, session, actor, errors=invalid.errors, values=values, status_code=422
         )
-    return _webhooks_page(request, session, actor, new_secret=secret, status_code=201)
+    return _webhooks_page(request, session, actor, new_secret=secret)
 
 
 @router.get("/developers/webhooks/{webhook_id}")
