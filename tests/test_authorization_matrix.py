@@ -191,6 +191,11 @@ MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
         (SIGN_IN, 200,     200,     200,     200,     200,     200),
     ("POST", "/notifications/read"):
         (SIGN_IN, DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
+    # One notification (the column's person's): only its owner opens or clears it.
+    ("GET", "/notifications/{notification_id}"):
+        (SIGN_IN, DONE,    404,     404,     404,     404,     404),
+    ("POST", "/notifications/{notification_id}/read"):
+        (SIGN_IN, DONE,    404,     404,     404,     404,     404),
     # Evidence files: read with their report; added by the author's brand and coordinators.
     ("POST", "/intel/{report_id}/evidence"):
         (SIGN_IN, DONE,    DONE,    404,     DONE,    404,     403),
@@ -245,6 +250,7 @@ class Target:
     evidence: Evidence  # a picture attached to `report`
     kept: IntelReport  # another TLP:AMBER report of `person` in `group`, to merge `report` into
     hidden: IntelReport  # a TLP:AMBER report of `person` in `group`, hidden by a coordinator
+    notification: Notification  # an unread notification of `person`
 
     def url(self, path: str) -> str:
         """The concrete URL for a route's path template."""
@@ -266,6 +272,7 @@ class Target:
             session_id=self.web_session.id,
             report_id=report.id,
             evidence_id=self.evidence.id,
+            notification_id=self.notification.id,
         )
 
 
@@ -353,6 +360,7 @@ FORMS: dict[tuple[str, str], Callable[[Target], Mapping[str, str | list[str]]]] 
     ("POST", "/intel/{report_id}/follow"): lambda t: {},
     ("POST", "/groups/{slug}/intel/follow"): lambda t: {},
     ("POST", "/notifications/read"): lambda t: {},
+    ("POST", "/notifications/{notification_id}/read"): lambda t: {},
     ("POST", "/intel/{report_id}/evidence"): lambda t: {},  # and FILES
     ("POST", "/intel/{report_id}/hide"): lambda t: {"reason": "Hidden by the matrix."},
     ("POST", "/intel/{report_id}/unhide"): lambda t: {},
@@ -520,6 +528,10 @@ EFFECTS: dict[tuple[str, str], Callable[[Session, Target], bool]] = {
     ("POST", "/intel/{report_id}/unhide"): lambda db, t: _fresh(db, t.hidden).hidden_reason == "",
     ("POST", "/intel/{report_id}/pin"): lambda db, t: _report(db, t).pinned,
     ("POST", "/intel/{report_id}/merge"): lambda db, t: _report(db, t).merged_into_id == t.kept.id,
+    ("POST", "/notifications/{notification_id}/read"): lambda db, t: (
+        db.exec(select(Notification.read_at).where(Notification.id == t.notification.id)).one()
+        is not None
+    ),
     # The fixture left everyone an unread notification.
     ("POST", "/notifications/read"): lambda db, t: (
         db.exec(select(Notification).where(col(Notification.read_at).is_not(None))).first()
@@ -571,6 +583,13 @@ def _attached(db: Session, settings: Settings, report: IntelReport) -> Evidence:
     (item,) = evidence.attach(db, settings, actor, report, [evidence.check(settings, upload)])
     db.flush()
     return item
+
+
+def _note(db: Session, person: Person) -> Notification:
+    note = Notification(person_id=person.id or 0, kind="test", text="For the matrix.", link="/")
+    db.add(note)
+    db.flush()
+    return note
 
 
 def _hidden(report: IntelReport) -> IntelReport:
@@ -633,6 +652,7 @@ def _build_targets(
         evidence=_attached(db, uploads, apparel_report),
         kept=make_report(db, world.member_a, world.apparel, Tlp.amber, "Apparel kept report"),
         hidden=_hidden(make_report(db, world.member_a, world.apparel, Tlp.amber, "Hidden one")),
+        notification=_note(db, world.member_a),
     )
     toys = Target(
         brand=world.brand_c,
@@ -651,6 +671,7 @@ def _build_targets(
         evidence=_attached(db, uploads, toys_report),
         kept=make_report(db, world.member_c, world.toys, Tlp.amber, "Toys kept report"),
         hidden=_hidden(make_report(db, world.member_c, world.toys, Tlp.amber, "Hidden two")),
+        notification=_note(db, world.member_c),
     )
     for target in (apparel, toys):
         _discussed(db, target, world.coordinator)

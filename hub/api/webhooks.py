@@ -255,7 +255,7 @@ def _report_data(session: Session, report: IntelReport) -> dict[str, Any]:
     ).all()
     return {
         "id": report.id,
-        "path": f"/reports/{report.id}",
+        "path": f"/intel/{report.id}",
         "api_path": f"/api/v1/reports/{report.id}",
         "group": group.slug if group else "",
         "brand": brand.slug if brand else "",
@@ -297,7 +297,7 @@ def correlation_found(session: Session, report: IntelReport, earlier: IntelRepor
         "report": _report_data(session, report),
         "your_report": {
             "id": earlier.id,
-            "path": f"/reports/{earlier.id}",
+            "path": f"/intel/{earlier.id}",
             "title": earlier.title,
         },
     }

@@ -101,7 +101,7 @@ def test_an_event_carries_the_report_and_its_indicators_with_paths(
 
     assert event["type"] == "report.created" and len(str(event["id"])) == 32
     data = event["data"]["report"]  # type: ignore[index]
-    assert data["path"] == f"/reports/{report.id}"
+    assert data["path"] == f"/intel/{report.id}"
     assert data["api_path"] == f"/api/v1/reports/{report.id}"
     assert (data["group"], data["brand"], data["tlp"]) == ("apparel-t", "brand-b", "amber")
     assert data["indicators"] == [{"kind": "shop_name", "value": "Lucky Outlet"}]
