@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 
 from hub import ROOT
 from hub.admin.routes import router as admin_router
+from hub.api import problems
 from hub.api.app import create_api
 from hub.api.pages import router as developers_router
 from hub.auth.clients import ProviderClients
@@ -30,6 +31,7 @@ from hub.events.routes import router as events_router
 from hub.groups.routes import router as groups_router
 from hub.home import router as home_router
 from hub.intel.discussion_routes import router as discussion_router
+from hub.intel.import_routes import router as import_router
 from hub.intel.routes import router as intel_router
 from hub.members.personal_routes import router as personal_router
 from hub.members.routes import router as members_router
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         sso_router,
         members_router,
         groups_router,
+        import_router,  # before intel_router: /groups/{slug}/intel/import is not a report
         intel_router,
         discussion_router,
         notify_router,
@@ -132,7 +135,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": title, "detail": message}, status_code=status_code)
+        # Addresses under /api/ that the API itself does not answer (such as one whose id
+        # holds a line break): still the API's problem+json.
+        return problems.problem(status_code, message)
     response = render(
         request,
         "errors/error.html",

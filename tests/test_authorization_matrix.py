@@ -26,12 +26,13 @@ from hub.auth import sessions
 from hub.auth.models import IdentityProvider, WebSession
 from hub.config import Settings
 from hub.groups.models import Coordinator, GroupMembership, JoinRequest, RequestStatus, WorkingGroup
-from hub.intel import evidence
+from hub.intel import evidence, imports
 from hub.intel.models import (
     Comment,
     Evidence,
     Follow,
     GroupFollow,
+    ImportJob,
     IntelReport,
     Sighting,
     SightingKind,
@@ -155,6 +156,13 @@ MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
         (SIGN_IN, 200,     200,     403,     200,     403,     403),
     ("POST", "/groups/{slug}/intel"):
         (SIGN_IN, DONE,    DONE,    403,     DONE,    403,     403),
+    # Bulk import: like posting; an import's page is its importer's only.
+    ("GET", "/groups/{slug}/intel/import"):
+        (SIGN_IN, 200,     200,     403,     200,     403,     403),
+    ("POST", "/groups/{slug}/intel/import"):
+        (SIGN_IN, DONE,    DONE,    403,     DONE,    403,     403),
+    ("GET", "/imports/{job_id}"):
+        (SIGN_IN, 200,     404,     404,     404,     404,     404),
     # Anyone may follow any board: they are told only of reports they may read.
     ("POST", "/groups/{slug}/intel/follow"):
         (SIGN_IN, DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
@@ -251,6 +259,7 @@ class Target:
     kept: IntelReport  # another TLP:AMBER report of `person` in `group`, to merge `report` into
     hidden: IntelReport  # a TLP:AMBER report of `person` in `group`, hidden by a coordinator
     notification: Notification  # an unread notification of `person`
+    import_job: ImportJob  # an import `person` started in `group`
 
     def url(self, path: str) -> str:
         """The concrete URL for a route's path template."""
@@ -273,6 +282,7 @@ class Target:
             report_id=report.id,
             evidence_id=self.evidence.id,
             notification_id=self.notification.id,
+            job_id=self.import_job.id,
         )
 
 
@@ -362,6 +372,7 @@ FORMS: dict[tuple[str, str], Callable[[Target], Mapping[str, str | list[str]]]] 
     ("POST", "/notifications/read"): lambda t: {},
     ("POST", "/notifications/{notification_id}/read"): lambda t: {},
     ("POST", "/intel/{report_id}/evidence"): lambda t: {},  # and FILES
+    ("POST", "/groups/{slug}/intel/import"): lambda t: {"tlp": "amber", "mode": "all"},
     ("POST", "/intel/{report_id}/hide"): lambda t: {"reason": "Hidden by the matrix."},
     ("POST", "/intel/{report_id}/unhide"): lambda t: {},
     ("POST", "/intel/{report_id}/pin"): lambda t: {"pinned": "1"},
@@ -532,6 +543,15 @@ EFFECTS: dict[tuple[str, str], Callable[[Session, Target], bool]] = {
         db.exec(select(Notification.read_at).where(Notification.id == t.notification.id)).one()
         is not None
     ),
+    # The upload is imported at once (in the background, after the answer).
+    ("POST", "/groups/{slug}/intel/import"): lambda db, t: (
+        db.exec(
+            select(IntelReport).where(
+                IntelReport.group_id == t.group.id, IntelReport.title == "Uploaded by the matrix"
+            )
+        ).first()
+        is not None
+    ),
     # The fixture left everyone an unread notification.
     ("POST", "/notifications/read"): lambda db, t: (
         db.exec(select(Notification).where(col(Notification.read_at).is_not(None))).first()
@@ -544,6 +564,9 @@ EFFECTS: dict[tuple[str, str], Callable[[Session, Target], bool]] = {
 FILES: dict[tuple[str, str], Callable[[Target], dict[str, tuple[str, bytes, str]]]] = {
     ("POST", "/intel/{report_id}/evidence"): lambda t: {
         "evidence_files": ("matrix.png", picture("matrix"), "image/png")
+    },
+    ("POST", "/groups/{slug}/intel/import"): lambda t: {
+        "file": ("upload.csv", b"title,seller_id\nUploaded by the matrix,matrix-7\n", "text/csv")
     },
 }
 
@@ -583,6 +606,14 @@ def _attached(db: Session, settings: Settings, report: IntelReport) -> Evidence:
     (item,) = evidence.attach(db, settings, actor, report, [evidence.check(settings, upload)])
     db.flush()
     return item
+
+
+IMPORT_CSV = b"title,listing_url\nImported by the matrix,https://shop.example/matrix\n"
+
+
+def _import_job(db: Session, person: Person, group: WorkingGroup) -> ImportJob:
+    actor = actor_of(db, person)
+    return imports.start(db, actor, group, "matrix.csv", IMPORT_CSV, "amber", True)
 
 
 def _note(db: Session, person: Person) -> Notification:
@@ -653,6 +684,7 @@ def _build_targets(
         kept=make_report(db, world.member_a, world.apparel, Tlp.amber, "Apparel kept report"),
         hidden=_hidden(make_report(db, world.member_a, world.apparel, Tlp.amber, "Hidden one")),
         notification=_note(db, world.member_a),
+        import_job=_import_job(db, world.member_a, world.apparel),
     )
     toys = Target(
         brand=world.brand_c,
@@ -672,6 +704,7 @@ def _build_targets(
         kept=make_report(db, world.member_c, world.toys, Tlp.amber, "Toys kept report"),
         hidden=_hidden(make_report(db, world.member_c, world.toys, Tlp.amber, "Hidden two")),
         notification=_note(db, world.member_c),
+        import_job=_import_job(db, world.member_c, world.toys),
     )
     for target in (apparel, toys):
         _discussed(db, target, world.coordinator)
@@ -733,8 +766,9 @@ def _browser(app: FastAPI, client_as: ClientAs, world: World, role: str) -> Test
 
 
 def _carried_out(answer: Answer) -> bool:
-    """A form was carried out: redirected onwards, or answered in place with its result."""
-    return answer in (DONE, 200)
+    """A form was carried out: redirected onwards, or answered in place with its result
+    (or, in the API, with what it created: 201)."""
+    return answer in (DONE, 200, 201)
 
 
 def _check_answer(answer: Answer, method: str, url: str, status: int, location: str) -> None:
@@ -814,16 +848,29 @@ def _flat_routes(routes: list[BaseRoute]) -> list[object]:
     return list(iterate(routes)) if iterate is not None else list(routes)
 
 
+# Mounted apps whose routes are the hub's too, listed under the mount's path: the JSON
+# API. The other mounts (static files, the development sign-in) are not in the matrix.
+OPENED_MOUNTS = {"/api/v1"}
+
+
 def _app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    return _routes_under(app.routes, "")
+
+
+def _routes_under(routes: list[BaseRoute], prefix: str) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
-    for route in _flat_routes(app.routes):
+    for route in _flat_routes(routes):
         original = getattr(route, "original_route", route)
         path = getattr(route, "path", None)
-        if isinstance(original, Mount) or path is None or path in UNCHECKED_PATHS:
+        if isinstance(original, Mount):
+            if prefix + original.path in OPENED_MOUNTS:
+                found |= _routes_under(original.routes, prefix + original.path)
+            continue
+        if path is None or prefix + path in UNCHECKED_PATHS:
             continue
         for method in getattr(route, "methods", None) or ():
             if method != "HEAD":
-                found.add((method, path))
+                found.add((method, prefix + path))
     return found
 
 
@@ -838,6 +885,7 @@ class DomainMatrix:
 
 def _domain_matrices() -> list[DomainMatrix]:
     from tests.api import test_developer_matrix as developers
+    from tests.api import test_matrix as api
     from tests.events import test_matrix as events
     from tests.testbuys import test_matrix as buys
 
@@ -845,6 +893,7 @@ def _domain_matrices() -> list[DomainMatrix]:
         DomainMatrix(buys.TESTBUY_MATRIX, buys.FORMS, buys.EFFECTS),
         DomainMatrix(events.EVENT_MATRIX, events.FORMS, events.EFFECTS),
         DomainMatrix(developers.DEVELOPER_MATRIX, developers.FORMS, developers.EFFECTS),
+        DomainMatrix(api.API_MATRIX, api.BODIES, api.EFFECTS),
     ]
 
 
@@ -880,6 +929,15 @@ def test_matrix_sees_the_included_routers(app: FastAPI) -> None:
     routes = _app_routes(app)
     assert ("GET", "/brands/{slug}/people") in routes
     assert ("POST", "/admin/groups/{slug}/coordinators/{person_id}/remove") in routes
+
+
+def test_matrix_sees_the_mounted_api(app: FastAPI) -> None:
+    """The route listing opens the API's mount (its routes under /api/v1), not the others."""
+    routes = _app_routes(app)
+    assert ("GET", "/api/v1/reports/{report_id}") in routes
+    assert ("POST", "/api/v1/reports") in routes
+    assert not [path for _, path in routes if path.startswith(("/static", "/dev-idp"))]
+    assert ("GET", "/campaigns") not in routes  # only under the mount's path
 
 
 def test_every_form_row_sends_data_and_checks_its_effect() -> None:

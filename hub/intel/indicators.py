@@ -2,7 +2,7 @@
 reports however each brand happened to write it down."""
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import phonenumbers
 
@@ -94,10 +94,17 @@ def _host(host: str) -> str:
     return host.removeprefix("www.").removeprefix("m.")
 
 
+def _split(value: str) -> SplitResult:
+    try:
+        return urlsplit(value)
+    except ValueError as error:  # such as an unclosed "[" (an IPv6 address)
+        raise Invalid(f"'{value}' is not a web address.") from error
+
+
 def _url(value: str) -> str:
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
+    parts = _split(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise Invalid(f"'{value}' is not a web address.")
     host = _host(parts.hostname)
@@ -142,7 +149,7 @@ def _email(value: str) -> str:
 
 def _domain(value: str) -> str:
     if "://" in value:
-        value = urlsplit(value).hostname or ""
+        value = _split(value).hostname or ""
     value = value.split("/")[0].split(":")[0]
     if "." not in value:
         raise Invalid(f"'{value}' is not a domain name.")

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
@@ -287,3 +287,37 @@ class Evidence(SQLModel, table=True):
     height: int | None = None
     uploaded_by_id: int = Field(foreign_key="person.id")
     uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class ImportState(StrEnum):
+    queued = "queued"
+    checking = "checking"  # reading and checking each row; `checked` counts them
+    saving = "saving"  # writing everything in one transaction
+    done = "done"
+    failed = "failed"  # nothing was imported
+
+
+class ImportJob(SQLModel, table=True):
+    """A bulk import of a monitoring tool's file into one board, and its outcome."""
+
+    __tablename__ = "intel_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="working_group.id")
+    brand_id: int = Field(foreign_key="brand.id")
+    person_id: int = Field(foreign_key="person.id", index=True)
+    filename: str = Field(sa_type=String(200))
+    format: str = Field(sa_type=String(8))  # csv or stix
+    tlp: str = Field(sa_type=String(20))  # for rows that do not say
+    all_or_nothing: bool = True  # a rejected row stops the whole import
+    content: str = Field(default="", sa_type=Text)  # the file, emptied once imported
+    state: str = Field(default=ImportState.queued, sa_type=String(10))
+    total: int = 0
+    checked: int = 0
+    created: int = 0
+    merged: int = 0
+    # [{"where": "line 12", "reason": "..."}]: the entries refused, and why
+    rejected: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    error: str = Field(default="", sa_type=String(1000))
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None

@@ -103,7 +103,7 @@ class BoardPage:
     next_before: int | None
 
 
-def _check_form(
+def check_form(
     session: Session, form: ReportForm
 ) -> tuple[FormCheck, list[tuple[str, str, str]], list[Person]]:
     check = FormCheck()
@@ -172,7 +172,7 @@ def _check_form(
 
 def form_errors(session: Session, form: ReportForm) -> dict[str, str]:
     """What is wrong with a report form, without saving anything."""
-    return _check_form(session, form)[0].errors
+    return check_form(session, form)[0].errors
 
 
 def create_report(
@@ -185,13 +185,13 @@ def create_report(
 ) -> IntelReport:
     """Post a report with its indicators and (checked) evidence files, all or nothing."""
     ensure(actor, Action.post_intel, group.id)
-    check, normalised, recipients = _check_form(session, form)
+    check, normalised, recipients = check_form(session, form)
     check.done()
     report = IntelReport(
         group_id=group.id or 0,
         brand_id=actor.brand_id,
         author_id=actor.person_id,
-        **_fields(form),
+        **report_fields(form),
     )
     session.add(report)
     session.flush()
@@ -218,7 +218,7 @@ def create_report(
     return report
 
 
-def _fields(form: ReportForm) -> dict[str, Any]:
+def report_fields(form: ReportForm) -> dict[str, Any]:
     return {
         "title": form.title,
         "body_md": form.body_md,
@@ -282,7 +282,7 @@ def update_report(
 ) -> IntelReport:
     """The author edits; the state before the edit is kept as a version."""
     ensure(actor, Action.edit_report, report)
-    check, normalised, recipients = _check_form(session, form)
+    check, normalised, recipients = check_form(session, form)
     check.done()
     before = form_of(session, report)
     session.add(
@@ -293,7 +293,7 @@ def update_report(
             edited_by_id=actor.person_id,
         )
     )
-    for name, value in _fields(form).items():
+    for name, value in report_fields(form).items():
         setattr(report, name, value)
     report.version += 1
     report.updated_at = utcnow()
@@ -393,7 +393,7 @@ def apply_filters(query: Any, group_id: int | None, filters: BoardFilters) -> An
         query = query.where(col(IntelReport.brands_affected).ilike(f"%{filters.brand.strip()}%"))
     if filters.since:
         query = query.where(col(IntelReport.created_at) >= _start_of(filters.since))
-    if filters.until:
+    if filters.until and filters.until < date.max:  # the last day of the calendar: no end
         query = query.where(col(IntelReport.created_at) < _start_of(filters.until + timedelta(1)))
     return query
 
