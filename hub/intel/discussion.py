@@ -107,6 +107,13 @@ def _followers(session: Session, report: IntelReport) -> list[int]:
     return sorted(ids)
 
 
+def notify_status_change(session: Session, actor: Actor, report: IntelReport, label: str) -> None:
+    """Tell the report's followers (and its author) that its status moved on."""
+    for person_id in _followers(session, report):
+        if person_id != actor.person_id:
+            _notify(session, person_id, report, f"“{report.title}” is now {label} ({actor.name}).")
+
+
 def _notify(session: Session, person_id: int, report: IntelReport, text: str) -> None:
     # Only people who may still read the report hear about it.
     reader = actor_of(session, person_id)

@@ -335,6 +335,9 @@ def change_status(
     report.updated_at = utcnow()
     session.add(report)
     session.add(change)
+    discussion.notify_status_change(
+        session, actor, report, STATUS_LABELS.get(to_status, to_status).lower()
+    )
     audit.record(
         session,
         actor.audit_id,
