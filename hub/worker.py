@@ -33,7 +33,10 @@ JOBS: list[Job] = [remind_attendees, remind_deadline, mail_instant, send_digests
 
 
 def run_once(
-    session_factory: SessionFactory, settings: Settings, now: datetime | None = None
+    session_factory: SessionFactory,
+    settings: Settings,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Run every job, each in its own transaction, then deliver due mail and webhooks;
     return how many mails went out. A failing job is logged and rolled back; the others
@@ -51,8 +54,8 @@ def run_once(
                 continue
         if queued:
             log.info("%s queued %d mails", name, queued)
-    sent = deliver_due(session_factory, settings, now=now)
-    posted = deliver_webhooks(session_factory, settings, now=now)
+    sent = deliver_due(session_factory, settings, now=now, stop=stop)
+    posted = deliver_webhooks(session_factory, settings, now=now, stop=stop)
     if posted:
         log.info("%d webhook deliveries accepted", posted)
     return sent
@@ -74,7 +77,7 @@ def run_forever(
     try:
         while not stop.is_set():
             try:
-                run_once(session_factory, settings)
+                run_once(session_factory, settings, stop=stop)
             except Exception:
                 # A database or mail server that is down now may be back at the next pass.
                 log.exception("worker pass failed")

@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import logging
 import socket
+import threading
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -46,11 +47,15 @@ def deliver_webhooks(
     settings: Settings,
     now: datetime | None = None,
     limit: int = 50,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Send up to `limit` due deliveries; return how many the receivers accepted."""
+    """Send up to `limit` due deliveries; return how many the receivers accepted. Once
+    `stop` is set, finish the delivery under way and claim no more."""
     delivered = 0
     with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
         for _ in range(limit):
+            if stop is not None and stop.is_set():
+                break
             claim = leases.claim_next(session_factory, WebhookDelivery, now)
             if claim is None:
                 break

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from hub import audit
@@ -278,10 +279,12 @@ def _save(session_factory: SessionFactory, job_id: int, actor: Actor, plan: Plan
             )
             _add_indicators(session, report_id, normalised, present)
         session.flush()
-        for report_id in [r.id or 0 for r in reports] + list(plan.add):
-            search_index.reindex(session, report_id)
+        created_ids = [r.id or 0 for r in reports]
+        search_index.reindex_many(session, created_ids + list(plan.add))
+        matching = _matching(session, job.group_id, created_ids)
         for report in reports:
-            correlation.notify_matches(session, actor, report)
+            if report.id in matching:
+                correlation.notify_matches(session, actor, report)
             webhooks.report_created(session, report)
         _tell_followers(session, job, group, [r.id or 0 for r in reports], actor.name)
         audit.record(
@@ -299,6 +302,30 @@ def _save(session_factory: SessionFactory, job_id: int, actor: Actor, plan: Plan
         job.created, job.merged, job.rejected = len(reports), plan.merged, plan.rejected
         session.add(job)
         session.commit()
+
+
+def _matching(session: Session, group_id: int, ids: list[int], chunk: int = 500) -> set[int]:
+    """Which new reports name an indicator of another report on the board: only those
+    need correlation's closer look (most of a large import names nothing known)."""
+    other = aliased(Indicator)
+    found: set[int] = set()
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        found |= set(
+            session.exec(
+                select(Indicator.report_id)
+                .join(
+                    other,
+                    (col(other.kind) == Indicator.kind)
+                    & (col(other.normalised) == Indicator.normalised)
+                    & (col(other.report_id) != Indicator.report_id),
+                )
+                .join(IntelReport, col(IntelReport.id) == other.report_id)
+                .where(col(Indicator.report_id).in_(part), IntelReport.group_id == group_id)
+                .distinct()
+            ).all()
+        )
+    return found
 
 
 def _add_indicators(

@@ -14,6 +14,7 @@ import functools
 import logging
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -95,8 +96,10 @@ def deliver_due(
     settings: Settings,
     now: datetime | None = None,
     limit: int = 50,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Send up to `limit` due mails and return how many the server accepted.
+    """Send up to `limit` due mails and return how many the server accepted; once `stop`
+    is set, finish the mail under way and claim no more.
 
     `now` fixes the clock (for tests); otherwise every claim and outcome reads the time,
     so a long pass never stamps a claim with a time its lease has already outlived.
@@ -108,6 +111,8 @@ def deliver_due(
     sent = 0
     with contextlib.closing(_Connection(server)) as connection:
         for _ in range(limit):
+            if stop is not None and stop.is_set():
+                break
             claim = claim_next(session_factory, now)
             if claim is None:
                 break
