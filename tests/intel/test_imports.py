@@ -275,10 +275,10 @@ def test_an_unreadable_file_fails_the_job_with_a_reason(
 def test_a_failure_while_saving_leaves_nothing_behind(
     db: Session, world: World, client_as: ClientAs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_index(session: Session, report_id: int) -> None:
+    def broken_index(session: Session, report_ids: list[int]) -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(imports.search_index, "reindex", broken_index)
+    monkeypatch.setattr(imports.search_index, "reindex_many", broken_index)
     content = HEADER + "".join(
         f"Entry {n},M,https://marketplace.example/item/{n},,,\n" for n in range(30)
     )
