@@ -8,9 +8,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
-from hub.intel import exports, imports
+from hub.intel import exports, imports, search
 from hub.intel.indicators import normalise
 from hub.intel.models import GroupFollow, ImportJob, ImportState, Indicator, IntelReport, Tlp
+from hub.intel.service import BoardFilters
 from hub.notify.models import Notification
 from tests.conftest import ClientAs, World
 from tests.intel.factories import actor_of, make_report
@@ -339,3 +340,17 @@ def test_the_progress_fragment_polls_until_the_job_is_over(
     finished = browser.get(f"/imports/{job.id}", headers={"HX-Request": "true"})
     assert "hx-trigger" not in finished.text and "Imported" in finished.text
     assert 'hx-swap-oob="true"' in finished.text
+
+
+def test_imported_reports_are_found_by_search_like_posted_ones(
+    db: Session, world: World, client_as: ClientAs
+) -> None:
+    make_report(
+        db, world.member_a, world.apparel, title="Posted", indicators=[("seller_id", "zq-1")]
+    )
+    upload(client_as(world.member_a), "apparel-t", HEADER + "Imported,Bazaar,,zq-2,,\n")
+
+    actor = actor_of(db, world.member_b)
+    for term, title in (("zq-1", "Posted"), ("zq-2", "Imported"), ("Bazaar", "Imported")):
+        hits = search.search(db, actor, term, BoardFilters())
+        assert [hit.report.title for hit in hits] == [title], term
