@@ -367,6 +367,7 @@ def _tell_followers(
                     kind="intel.new_report",
                     group_id=group.id,
                     link=f"/groups/{group.slug}/intel",
-                    text=f"{who} imported {visible} reports into the {group.name} board.",
+                    text=f"{who} imported {visible} report{'' if visible == 1 else 's'} "
+                    f"into the {group.name} board.",
                 )
             )

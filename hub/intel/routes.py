@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 from sqlmodel import col, select
 
 from hub.clock import utcnow
@@ -58,14 +59,22 @@ Text = Annotated[str, Form()]
 TextList = Annotated[list[str] | None, Form()]
 
 
+def _blank_is_none(value: object) -> object:
+    """The filter form sends an empty date field as "since=": no filter, not an error."""
+    return None if value == "" else value
+
+
+OptionalDay = Annotated[date | None, Query(), BeforeValidator(_blank_is_none)]
+
+
 def board_filters(
     category: str = "",
     marketplace: str = "",
     status: str = "",
     tlp: str = "",
     brand: str = "",
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: OptionalDay = None,
+    until: OptionalDay = None,
     before: int | None = None,
 ) -> service.BoardFilters:
     """The board's filters from the query string, for the board, search and exports."""

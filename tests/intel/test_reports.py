@@ -577,6 +577,8 @@ FILTERS = [
     ("since=2026-03-11&until=2026-03-11", ["warehouse"]),
     ("category=online_listing&marketplace=aliexpress&tlp=amber&brand=B", ["listing"]),
     ("status=verified&since=2026-03-11", ["shipping"]),
+    # What the filter form sends with its date fields left empty: no date filter.
+    ("category=&status=verified&since=&until=", ["shipping", "seller"]),
 ]
 
 
