@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete
+from sqlmodel import Session, col, delete, update
 
 from hub.auth.models import RateCounter
 from hub.clock import utcnow
@@ -26,8 +26,21 @@ def hit(session: Session, key: str, limit: int, window: timedelta) -> bool:
     """Count one attempt for `key`; False once more than `limit` fall in this window."""
     now = utcnow()
     start = _window_start(now, window)
+    # The count is written before anything is read: on SQLite a transaction that has read
+    # cannot write once another connection wrote since, so concurrent calls would fail.
+    if session.in_transaction():
+        session.commit()
     for _ in range(2):  # a concurrent first insert of the same key: count again once
         try:
+            counted = session.execute(
+                update(RateCounter)
+                .where(col(RateCounter.key) == key, col(RateCounter.window_start) == start)
+                .values(count=col(RateCounter.count) + 1)
+                .returning(col(RateCounter.count))
+            ).first()
+            if counted is not None:
+                session.commit()
+                return int(counted[0]) <= limit
             counter = session.get(RateCounter, key, with_for_update=True)
             if counter is None or counter.window_start != start:
                 if counter is None:

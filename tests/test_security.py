@@ -173,10 +173,11 @@ def test_unexpected_error_page_carries_the_security_headers(crashing: TestClient
 
 
 def test_api_errors_are_json(client_as: ClientAs, world: World) -> None:
-    """Under /api/ an error answers JSON, not an HTML page."""
+    """Under /api/ an error answers problem details (RFC 9457), not an HTML page."""
     response = client_as(world.member_a).get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json()["error"] == "Page not found"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404 and response.json()["title"] == "Not found"
 
 
 def test_login_next_to_another_site_is_not_followed(client_as: ClientAs, world: World) -> None:

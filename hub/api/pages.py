@@ -147,9 +147,7 @@ def create_token(
         secret = tokens.create(session, actor, name, kind, scope)
     except InvalidForm as invalid:
         session.rollback()
-        return _page(
-            request, session, actor, errors=invalid.errors, values=values, status_code=422
-        )
+        return _page(request, session, actor, errors=invalid.errors, values=values, status_code=422)
     return _page(request, session, actor, new_secret=secret)
 
 

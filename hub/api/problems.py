@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from hub.errors import DomainError, InvalidForm
 
@@ -46,6 +47,55 @@ class Problem(BaseModel):
     errors: dict[str, str] | None = Field(
         default=None, description="Per field (dotted path) what is wrong with it."
     )
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+# What each error means in the OpenAPI document, and the headers that come with it.
+MEANINGS: dict[int, tuple[str, dict[str, Any]]] = {
+    400: ("A cursor this API did not make.", {}),
+    401: (
+        "No token, or one that is unknown or revoked, or whose owner is no longer active.",
+        {
+            "WWW-Authenticate": {
+                "description": "How to authenticate: `Bearer`.",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        },
+    ),
+    403: ("The token or its owner may not do this.", {}),
+    404: ("There is no such thing, or the caller may not see it.", {}),
+    409: ("This conflicts with the thing's state.", {}),
+    422: ("Some of what was sent is not valid; `errors` names each field.", {}),
+    429: (
+        "Too many calls with this token this minute.",
+        {
+            "Retry-After": {
+                "description": "Seconds to wait before calling again.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    ),
+}
+
+
+def responses(
+    *statuses: int, notes: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of an operation, all application/problem+json; `notes`
+    says what a status means for this operation, if not the usual."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        description, headers = MEANINGS[status]
+        documented[status] = {
+            "description": (notes or {}).get(status, description),
+            "content": {MEDIA_TYPE: {"schema": PROBLEM_REF}},
+        }
+        if headers:
+            documented[status]["headers"] = headers
+    return documented
 
 
 class ApiProblem(Exception):
@@ -85,7 +135,38 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method of every operation at the requested path, for a 405's Allow."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    """Errors are documented as application/problem+json with the Problem schema, which
+    no operation names as its model, so it is added to the document's components."""
+    make_document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = make_document()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _add_problem_schema(app)
+
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, error: ApiProblem) -> Response:
         return problem(error.status, error.detail, error.kind, headers=error.headers)
@@ -105,12 +186,20 @@ def install(app: FastAPI) -> None:
             404: "There is nothing at this address in the API.",
             405: "This address does not accept this method.",
         }.get(error.status_code, str(error.detail))
-        return problem(error.status_code, detail, headers=getattr(error, "headers", None))
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            # Starlette names only the methods of the first route matching the path.
+            headers["Allow"] = _allowed_methods(request)
+        return problem(error.status_code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        items = error.errors()
+        if any(tuple(item.get("loc", ()))[:1] == ("path",) for item in items):
+            # /reports/abc or /reports/0 names no report: there is nothing at that address.
+            return problem(404, "There is nothing at this address in the API.")
         errors: dict[str, str] = {}
-        for item in error.errors():
+        for item in items:
             errors.setdefault(_field_path(tuple(item.get("loc", ()))), str(item.get("msg", "")))
         return problem(422, "Some of what was sent is not valid.", "invalid", errors=errors)
 

@@ -1,18 +1,17 @@
 """The /api/v1 operations. Each one calls the same service function as the page showing
 the same thing, so the API can never see more than the hub's pages would show."""
 
-import base64
-import binascii
-from datetime import UTC, date, datetime, time
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import Session, col, select
 
 from hub.api import schemas
 from hub.api.access import CurrentCaller, Writer
-from hub.api.problems import ApiProblem, Problem
-from hub.clock import utcnow
+from hub.api.problems import ApiProblem, responses
+from hub.clock import as_utc, utcnow
 from hub.db import SessionDep
 from hub.events import schedule
 from hub.events.models import Event, EventKind
@@ -26,44 +25,67 @@ from hub.policy import Actor
 from hub.testbuys import campaigns
 from hub.testbuys.models import CampaignStatus
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (400, 401, 403, 404, 422, 429)
-}
+# Every operation may answer these two.
+router = APIRouter(responses=responses(401, 429))
 
-router = APIRouter(responses=ERRORS)
-
+# Ids are PostgreSQL integers; a larger (or non-positive) one names nothing: a 404.
+MAX_ID = 2**31 - 1
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
-Cursor = Annotated[
-    str | None,
-    Query(max_length=200, description="The `next_cursor` of the previous page."),
+# A cursor is where the previous page ended. Every string of its pattern is a place in the
+# list (before an id; after a start time and id), so a cursor is either one this API could
+# have made, or a 400 (never a crash, and never a wrong page).
+ID_CURSOR = r"^[0-9]{1,18}$"
+EVENT_CURSOR = r"^-?[0-9]{1,18}_[0-9]{1,18}$"
+CURSOR_HELP = "The `next_cursor` of the previous page; start without one."
+IdCursor = Annotated[
+    str | None, Query(description=CURSOR_HELP, json_schema_extra={"pattern": ID_CURSOR})
 ]
+EventCursor = Annotated[
+    str | None, Query(description=CURSOR_HELP, json_schema_extra={"pattern": EVENT_CURSOR})
+]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
-def _encode(*parts: object) -> str:
-    raw = "|".join(str(part) for part in parts)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str, count: int) -> list[str]:
-    """The parts of a cursor this API made; anything else is a 400, not a crash."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    parts = raw.split("|")
-    if len(parts) != count:
-        raise ApiProblem(400, "This cursor was not made by this API; start without one.", "cursor")
-    return parts
+def _bad_cursor() -> ApiProblem:
+    return ApiProblem(400, "This cursor was not made by this API; start without one.", "cursor")
 
 
 def _id_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    (value,) = _decode(cursor, 1)
-    if not value.isdigit() or len(value) > 18:
-        raise ApiProblem(400, "This cursor was not made by this API; start without one.", "cursor")
-    return int(value)
+    if not re.fullmatch(ID_CURSOR, cursor):
+        raise _bad_cursor()
+    before = int(cursor)
+    return before if before <= MAX_ID else None  # before every id there is: from the top
+
+
+def _event_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (starts_at, id) after which the page starts; a moment beyond the calendar is
+    its first or last day."""
+    if cursor is None:
+        return None
+    if not re.fullmatch(EVENT_CURSOR, cursor):
+        raise _bad_cursor()
+    micros, event_id = cursor.split("_")
+    try:
+        moment = EPOCH + int(micros) * MICROSECOND
+    except OverflowError:
+        moment = (datetime.min if micros.startswith("-") else datetime.max).replace(tzinfo=UTC)
+    return moment, min(int(event_id), MAX_ID)  # the query's parameter must fit the column
+
+
+def _event_position(starts_at: datetime, event_id: int) -> str:
+    return f"{(as_utc(starts_at) - EPOCH) // MICROSECOND}_{event_id}"
+
+
+def _text(max_length: int, description: str | None = None) -> Any:
+    """A free-text filter: at most `max_length` characters, no NUL."""
+    return Query(max_length=max_length, pattern=schemas.NO_NUL, description=description)
+
+
+def _id(what: str) -> Any:
+    return Path(ge=1, le=MAX_ID, description=f"The {what}'s id.")
 
 
 def _url(request: Request, path: str) -> str:
@@ -97,21 +119,26 @@ def list_groups(caller: CurrentCaller, session: SessionDep) -> list[schemas.Grou
     return _groups(session, caller.actor)
 
 
-@router.get("/reports", response_model=schemas.Page[schemas.ReportOut], summary="Reports")
+@router.get(
+    "/reports",
+    response_model=schemas.Page[schemas.ReportOut],
+    summary="Reports",
+    responses=responses(400, 422),
+)
 def list_reports(
     request: Request,
     caller: CurrentCaller,
     session: SessionDep,
-    q: Annotated[str, Query(max_length=200, description="Words to search for.")] = "",
-    group: Annotated[str, Query(max_length=60, description="A working group's slug.")] = "",
+    q: Annotated[str, _text(200, "Words to search for.")] = "",
+    group: Annotated[str, _text(60, "A working group's slug.")] = "",
     category: Category | None = None,
-    marketplace: Annotated[str, Query(max_length=120)] = "",
+    marketplace: Annotated[str, _text(120)] = "",
     status: Status | None = None,
     tlp: Tlp | None = None,
-    brand: Annotated[str, Query(max_length=120, description="Brand affected.")] = "",
-    since: date | None = None,
-    until: date | None = None,
-    cursor: Cursor = None,
+    brand: Annotated[str, _text(120, "Brand affected.")] = "",
+    since: schemas.Day | None = None,
+    until: schemas.Day | None = None,
+    cursor: IdCursor = None,
     limit: Limit = 25,
 ) -> schemas.Page[schemas.ReportOut]:
     """The reports the caller may read, newest first, as on the boards and in search."""
@@ -132,13 +159,21 @@ def list_reports(
     reports, more = search.newest(session, caller.actor, q, filters, group_id, limit)
     return schemas.Page(
         items=_report_outs(request, session, caller.actor, reports, counts=False),
-        next_cursor=_encode(more) if more else None,
+        next_cursor=str(more) if more else None,
     )
 
 
-@router.get("/reports/{report_id}", response_model=schemas.ReportOut, summary="One report")
+@router.get(
+    "/reports/{report_id}",
+    response_model=schemas.ReportOut,
+    summary="One report",
+    responses=responses(404),
+)
 def get_report(
-    request: Request, report_id: int, caller: CurrentCaller, session: SessionDep
+    request: Request,
+    report_id: Annotated[int, _id("report")],
+    caller: CurrentCaller,
+    session: SessionDep,
 ) -> schemas.ReportOut:
     report = intel.get_visible(session, caller.actor, report_id)
     return _report_outs(request, session, caller.actor, [report], counts=True)[0]
@@ -149,7 +184,19 @@ def get_report(
     response_model=schemas.ReportOut,
     status_code=201,
     summary="Post a report",
-    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+    responses={
+        201: {
+            "description": "The report as posted.",
+            "headers": {
+                "Location": {
+                    "description": "The report's address in the API.",
+                    "required": True,
+                    "schema": {"type": "string", "format": "uri"},
+                }
+            },
+        },
+        **responses(400, 403, 404, 422, notes={400: "The body is not UTF-8 text."}),
+    },
 )
 def create_report(
     request: Request,
@@ -162,12 +209,12 @@ def create_report(
     reporting the same indicators are told, as when posting on the board."""
     actor = caller.actor
     target = next((g for g in groups.of_actor(session, actor) if g.slug == body.group), None)
-    if target is None or target.id not in actor.group_ids | actor.coordinated_group_ids:
+    if target is None:
         raise ApiProblem(
-            422,
-            "Post to one of your brand's working groups (GET /groups lists them).",
-            "invalid",
+            404, "There is no such working group among yours (GET /groups lists them)."
         )
+    if target.id not in actor.group_ids | actor.coordinated_group_ids:
+        raise ApiProblem(403, "Your brand is not in this working group, so cannot post to it.")
     form = intel.ReportForm(
         title=body.title,
         body_md=body.body_md,
@@ -191,11 +238,16 @@ def create_report(
     "/reports/{report_id}/sightings",
     response_model=schemas.SightingOut,
     summary="Confirm or dispute a report",
+    responses=responses(400, 403, 404, 409, 422, notes={400: "The body is not UTF-8 text."}),
 )
 def add_sighting(
-    report_id: int, body: schemas.SightingIn, caller: Writer, session: SessionDep
+    report_id: Annotated[int, _id("report")],
+    body: schemas.SightingIn,
+    caller: Writer,
+    session: SessionDep,
 ) -> schemas.SightingOut:
-    """The caller's brand has seen it too (or disputes it): one per brand, replaceable."""
+    """The caller's brand has seen it too (or disputes it): one per brand, replaceable.
+    A brand cannot say it has seen its own report too (409)."""
     report = intel.get_visible(session, caller.actor, report_id)
     sighting = discussion.set_sighting(session, caller.actor, report, body.kind, body.note)
     return schemas.SightingOut(
@@ -237,7 +289,7 @@ def _report_outs(
     return [
         schemas.ReportOut(
             id=report.id or 0,
-            url=_url(request, f"/reports/{report.id}"),
+            url=_url(request, f"/intel/{report.id}"),
             group=group_slugs.get(report.group_id, ""),
             brand=brand_slugs.get(report.brand_id, ""),
             author=authors.get(report.author_id, ""),
@@ -265,26 +317,39 @@ def _names(session: Session, model: Any, column: Any, ids: set[int]) -> dict[int
     return {row_id: value for row_id, value in rows.all()}
 
 
-@router.get("/campaigns", response_model=schemas.Page[schemas.CampaignOut], summary="Campaigns")
+@router.get(
+    "/campaigns",
+    response_model=schemas.Page[schemas.CampaignOut],
+    summary="Campaigns",
+    responses=responses(400, 422),
+)
 def list_campaigns(
     request: Request,
     caller: CurrentCaller,
     session: SessionDep,
     status: CampaignStatus | None = None,
-    cursor: Cursor = None,
+    cursor: IdCursor = None,
     limit: Limit = 25,
 ) -> schemas.Page[schemas.CampaignOut]:
     """The test-buy campaigns the caller may see, newest first."""
     lines, more = campaigns.page(session, caller.actor, status or "", _id_cursor(cursor), limit)
     return schemas.Page(
         items=[_campaign_out(request, line) for line in lines],
-        next_cursor=_encode(more) if more else None,
+        next_cursor=str(more) if more else None,
     )
 
 
-@router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignOut, summary="A campaign")
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=schemas.CampaignOut,
+    summary="A campaign",
+    responses=responses(404),
+)
 def get_campaign(
-    request: Request, campaign_id: int, caller: CurrentCaller, session: SessionDep
+    request: Request,
+    campaign_id: Annotated[int, _id("campaign")],
+    caller: CurrentCaller,
+    session: SessionDep,
 ) -> schemas.CampaignOut:
     return _campaign_out(request, campaigns.line(session, caller.actor, campaign_id))
 
@@ -312,32 +377,31 @@ def _campaign_out(request: Request, line: campaigns.CampaignLine) -> schemas.Cam
     )
 
 
-@router.get("/events", response_model=schemas.Page[schemas.EventOut], summary="Events")
+@router.get(
+    "/events",
+    response_model=schemas.Page[schemas.EventOut],
+    summary="Events",
+    responses=responses(400, 422),
+)
 def list_events(
     request: Request,
     caller: CurrentCaller,
     session: SessionDep,
     start: Annotated[
-        date | None, Query(alias="from", description="Events ending after this day (UTC).")
+        schemas.Day | None,
+        Query(alias="from", description="Events ending after this day (UTC)."),
     ] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="Events starting before this day (UTC).")
+        schemas.Day | None,
+        Query(alias="to", description="Events starting before this day (UTC)."),
     ] = None,
-    group: Annotated[str, Query(max_length=60, description="A working group's slug.")] = "",
+    group: Annotated[str, _text(60, "A working group's slug.")] = "",
     kind: EventKind | None = None,
-    cursor: Cursor = None,
+    cursor: EventCursor = None,
     limit: Limit = 25,
 ) -> schemas.Page[schemas.EventOut]:
     """The events the caller may see, soonest first; by default those not over yet."""
-    after = None
-    if cursor is not None:
-        moment, event_id = _decode(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(moment), int(event_id))
-        except ValueError as error:
-            raise ApiProblem(
-                400, "This cursor was not made by this API; start without one.", "cursor"
-            ) from error
+    after = _event_cursor(cursor)
     lines, more = schedule.page(
         session,
         caller.actor,
@@ -349,13 +413,21 @@ def list_events(
     )
     return schemas.Page(
         items=[_event_out(request, caller.actor, line) for line in lines],
-        next_cursor=_encode(more[0].isoformat(), more[1]) if more else None,
+        next_cursor=_event_position(*more) if more else None,
     )
 
 
-@router.get("/events/{event_id}", response_model=schemas.EventOut, summary="An event")
+@router.get(
+    "/events/{event_id}",
+    response_model=schemas.EventOut,
+    summary="An event",
+    responses=responses(404),
+)
 def get_event(
-    request: Request, event_id: int, caller: CurrentCaller, session: SessionDep
+    request: Request,
+    event_id: Annotated[int, _id("event")],
+    caller: CurrentCaller,
+    session: SessionDep,
 ) -> schemas.EventOut:
     return _event_out(request, caller.actor, schedule.line(session, caller.actor, event_id))
 

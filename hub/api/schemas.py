@@ -1,10 +1,11 @@
 """The shapes the API reads and writes; they are also its OpenAPI document."""
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from hub.intel.models import (
     Category,
@@ -17,6 +18,40 @@ from hub.intel.models import (
 )
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
+
+# PostgreSQL text cannot hold NUL, so no string the API takes may carry one.
+NO_NUL = r"^[^\x00]*$"
+
+
+def _spaces() -> str:
+    """Python's whitespace (what str.strip() removes) as the body of a regex class, spelled
+    out, since a backslash-s class means something else in each of JSON Schema, Python and
+    pydantic's Rust engine."""
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        if chr(code).isspace():
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges
+    )
+
+
+# Some character that is neither NUL nor whitespace: the text is not blank once stripped.
+NOT_BLANK = rf"^[^\x00]*[^\x00{_spaces()}][^\x00]*$"
+
+
+def _iso_day(value: object) -> object:
+    # Pydantic would also take "0" or "1715000000" as a day (a Unix time).
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("Give the day as YYYY-MM-DD.")
+    return value
+
+
+# A day as the OpenAPI document says: format date, YYYY-MM-DD, and nothing else.
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class Strict(BaseModel):
@@ -52,7 +87,9 @@ class MeOut(BaseModel):
 
 class IndicatorIn(Strict):
     kind: IndicatorKind
-    value: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)] = Field(
+        description="Blank values are left out."
+    )
 
 
 class IndicatorOut(BaseModel):
@@ -67,20 +104,23 @@ class IndicatorOut(BaseModel):
 
 class ReportIn(Strict):
     group: Slug = Field(description="The working group's slug, e.g. from GET /groups.")
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    body_md: Annotated[str, StringConstraints(max_length=50_000)] = ""
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    body_md: Annotated[str, StringConstraints(max_length=50_000, pattern=NO_NUL)] = Field(
+        default="", description="The description, in Markdown."
+    )
     category: Category = Category.online_listing
-    marketplace: Annotated[str, StringConstraints(max_length=120)] = ""
-    brands_affected: Annotated[str, StringConstraints(max_length=500)] = ""
-    products_affected: Annotated[str, StringConstraints(max_length=500)] = ""
+    marketplace: Annotated[str, StringConstraints(max_length=120, pattern=NO_NUL)] = ""
+    brands_affected: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] = ""
+    products_affected: Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)] = ""
     infringement: Infringement = Infringement.counterfeit
     confidence: Confidence = Confidence.probable
     reliability: Reliability = Reliability.b
     tlp: Tlp = Tlp.amber
-    recipients: list[Annotated[str, StringConstraints(max_length=254)]] = Field(
+    recipients: list[Annotated[str, StringConstraints(max_length=254, pattern=NO_NUL)]] = Field(
         default_factory=list,
         max_length=50,
-        description="For TLP:RED only: the e-mail addresses of the people who may read it.",
+        description="For TLP:RED only, and then at least one: the e-mail addresses of the "
+        "active hub members who may read it.",
     )
     indicators: list[IndicatorIn] = Field(default_factory=list, max_length=50)
 
@@ -109,7 +149,7 @@ class ReportOut(BaseModel):
 
 class SightingIn(Strict):
     kind: SightingKind = SightingKind.seen
-    note: Annotated[str, StringConstraints(max_length=1000)] = ""
+    note: Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)] = ""
 
 
 class SightingOut(BaseModel):

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from hub import audit
 from hub.api.models import ApiToken, Scope, TokenKind
@@ -157,8 +157,12 @@ def caller_for(session: Session, secret: str) -> Caller | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
-        token.last_used_at = now
-        session.add(token)
+        # A single UPDATE in a transaction of its own: on SQLite, the read above could not
+        # turn into a write once a concurrent call of the same token had written.
+        session.commit()
+        session.execute(
+            update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now)
+        )
         session.commit()
     actor = load_actor(session, person, brand)
     if token.kind == TokenKind.brand:

@@ -492,7 +492,7 @@ def test_discussion_of_an_unreadable_report_is_404(
 def test_notifications_page_lists_newest_first_with_links(
     world: World, db: Session, client_as: ClientAs, report: IntelReport
 ) -> None:
-    """The page lists a person's notifications, newest first, each linking to its report."""
+    """The page lists a person's notifications, newest first, each leading to its report."""
     client_as(world.member_b).post(f"/intel/{report.id}/comments", data={"body": "One"})
     client_as(world.member_b).post(f"/intel/{report.id}/sightings", data={"kind": "seen"})
     page = client_as(world.member_a).get("/notifications")
@@ -500,8 +500,11 @@ def test_notifications_page_lists_newest_first_with_links(
     confirmed = page.text.index("Ben Member confirmed (seen it too)")
     commented = page.text.index("Ben Member commented on")
     assert confirmed < commented
-    assert page.text.count(f'<a href="/intel/{report.id}">') == 2
+    links = re.findall(r'<a href="(/notifications/\d+)">', page.text)
+    assert len(links) == 2
     assert page.text.count(">New</span>") == 2
+    browser = client_as(world.member_a)
+    assert {browser.get(link).headers["location"] for link in links} == {f"/intel/{report.id}"}
 
 
 def test_mark_all_as_read_clears_the_unread_count(
