@@ -13,6 +13,7 @@ from hub.api.access import CurrentCaller, Writer
 from hub.api.problems import ApiProblem, responses
 from hub.clock import as_utc, utcnow
 from hub.db import SessionDep
+from hub.errors import InvalidForm
 from hub.events import schedule
 from hub.events.models import Event, EventKind
 from hub.groups import service as groups
@@ -108,7 +109,12 @@ def me(caller: CurrentCaller, session: SessionDep) -> schemas.MeOut:
 
 def _groups(session: Session, actor: Actor) -> list[schemas.GroupOut]:
     return [
-        schemas.GroupOut(slug=g.slug, name=g.name, member=g.id in actor.group_ids)
+        schemas.GroupOut(
+            slug=g.slug,
+            name=g.name,
+            member=g.id in actor.group_ids,
+            can_post=g.id in actor.group_ids | actor.coordinated_group_ids,
+        )
         for g in groups.of_actor(session, actor)
     ]
 
@@ -215,6 +221,9 @@ def create_report(
         )
     if target.id not in actor.group_ids | actor.coordinated_group_ids:
         raise ApiProblem(403, "Your brand is not in this working group, so cannot post to it.")
+    if actor.acts_for_brand and body.tlp == Tlp.red:
+        # A brand's tool could never read it back: TLP:RED is for the people it names.
+        raise InvalidForm({"tlp": "A brand token cannot post TLP:RED; use a personal token."})
     form = intel.ReportForm(
         title=body.title,
         body_md=body.body_md,

@@ -73,7 +73,8 @@ class Page(BaseModel, Generic[T]):
 class GroupOut(BaseModel):
     slug: str
     name: str
-    member: bool = Field(description="The caller's brand belongs to the group (can post).")
+    member: bool = Field(description="The caller's brand belongs to the group.")
+    can_post: bool = Field(description="The caller may post reports to the group's board.")
 
 
 class MeOut(BaseModel):
