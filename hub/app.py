@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from hub import ROOT
+from hub import ROOT, query_count
 from hub.admin.routes import router as admin_router
 from hub.api import problems
 from hub.api.app import create_api
@@ -36,6 +36,7 @@ from hub.intel.routes import router as intel_router
 from hub.members.personal_routes import router as personal_router
 from hub.members.routes import router as members_router
 from hub.notify.routes import router as notify_router
+from hub.query_count import QueryCountHeader
 from hub.security import SecurityHeaders, authenticate, check_csrf
 from hub.testbuys.purchase_routes import router as purchase_router
 from hub.testbuys.routes import router as testbuys_router
@@ -49,7 +50,8 @@ class HubApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
-        return SecurityHeaders(super().build_middleware_stack(), hsts=settings.secure_cookies)
+        stack = SecurityHeaders(super().build_middleware_stack(), hsts=settings.secure_cookies)
+        return QueryCountHeader(stack) if settings.count_queries else stack
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    if settings.count_queries:
+        query_count.watch(engine)
     app.state.session_factory = session_factory(engine)
     app.state.templates = build_environment()
     app.state.provider_clients = ProviderClients(settings)

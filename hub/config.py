@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # smtps://user:password@host:465. Empty: mail waits in the outbox until it is set.
     smtp_url: str = ""
     mail_from: str = "Alliance Hub <hub@localhost>"
+    # Add `X-Queries` (SQL statements run) to every response: for benchmarks and tests.
+    count_queries: bool = False
     # Calls each API token may make per minute; more get 429 with Retry-After.
     api_requests_per_minute: int = Field(default=300, ge=1)
 

@@ -6,8 +6,6 @@ outside the group see nothing. Also screenshots at desktop and phone widths."""
 import os
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -15,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from playwright.sync_api import Browser, Cookie, Dialog, Locator, Page, expect
+from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 from sqlmodel import col, select
 
 from hub.auth.sessions import load_actor
@@ -25,7 +23,8 @@ from hub.events import registrations, schedule
 from hub.events.models import Event
 from hub.groups.models import GroupMembership, WorkingGroup
 from hub.members.models import Brand, Person, Role
-from tests.e2e.conftest import ALLIANCE_ADMIN_EMAIL, NOT_LOOPBACK, clear_login_rate_limits
+from tests.e2e.conftest import ALLIANCE_ADMIN_EMAIL, clear_login_rate_limits
+from tests.e2e.people import People
 from tests.live import LiveHub
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,49 +46,10 @@ def day_text(day: date) -> str:
     return f"{day:%a %d %b %Y}"
 
 
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Work e-mail").fill(email)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".flash-success")).to_contain_text(f"Signed in as {email}")
-
-
-class People:
-    """Browsers of signed-in people, each in the time zone asked for. A person signs in
-    through the development provider once per module; their later browsers start with
-    that session's cookies, but never with the time zone an earlier browser reported."""
-
-    def __init__(self, browser: Browser, hub: LiveHub) -> None:
-        self.browser, self.hub = browser, hub
-        self.cookies: dict[str, list[Cookie]] = {}
-
-    @contextmanager
-    def page_of(self, email: str, timezone_id: str = HOME_ZONE) -> Iterator[Page]:
-        context = self.browser.new_context(
-            base_url=self.hub.base_url,
-            viewport={"width": 1280, "height": 800},
-            timezone_id=timezone_id,
-        )
-        context.route(NOT_LOOPBACK, lambda route: route.abort())
-        try:
-            page = context.new_page()
-            if email in self.cookies:
-                context.add_cookies(self.cookies[email])  # type: ignore[arg-type]
-                page.goto("/")
-                expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-            else:
-                sign_in(page, email)
-                self.cookies[email] = [c for c in context.cookies() if c["name"] != "hub_tz"]
-            yield page
-        finally:
-            context.close()
-
-
 @pytest.fixture(scope="module")
 def people(browser: Browser, hub: LiveHub) -> People:
     clear_login_rate_limits(hub)
-    return People(browser, hub)
+    return People(browser, hub, HOME_ZONE)
 
 
 def members_by_brand(hub: LiveHub, group_slug: str = GROUP) -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Cookie, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import col, func, select
 
 from hub.api.webhook_delivery import deliver_webhooks
@@ -31,7 +31,8 @@ from hub.groups.models import GroupMembership, WorkingGroup
 from hub.intel.models import ImportJob, IntelReport
 from hub.members.models import Brand, Person, Role
 from hub.notify.models import Notification
-from tests.e2e.conftest import clear_login_rate_limits, fresh_context
+from tests.e2e.conftest import clear_login_rate_limits
+from tests.e2e.people import People
 from tests.live import LiveHub
 
 GROUP = "home-appliances"  # a board no other browser test writes to
@@ -41,39 +42,6 @@ BAD_ROW = 1_234  # its listing address is no web address
 SHARED_EVERY = 300  # rows 5, 6 and 7 of every 300 share a seller: one report, two merged
 IMPORT_TIMEOUT_MS = 50_000  # the big import takes 5-10 s here; its summary shows within this
 UNFINISHED = ("Starting", "Checking", "Saving")
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Work e-mail").fill(email)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".flash-success")).to_contain_text(f"Signed in as {email}")
-
-
-class People:
-    """Browsers of signed-in people: each signs in through the development provider once
-    per module, and later browsers of theirs start with that session's cookies."""
-
-    def __init__(self, browser: Browser, hub: LiveHub) -> None:
-        self.browser, self.hub = browser, hub
-        self.cookies: dict[str, list[Cookie]] = {}
-
-    @contextmanager
-    def page_of(self, email: str) -> Iterator[Page]:
-        context = fresh_context(self.browser, self.hub)
-        try:
-            page = context.new_page()
-            if email in self.cookies:
-                context.add_cookies(self.cookies[email])  # type: ignore[arg-type]
-                page.goto("/")
-                expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-            else:
-                sign_in(page, email)
-                self.cookies[email] = context.cookies()
-            yield page
-        finally:
-            context.close()
 
 
 @pytest.fixture(scope="module")

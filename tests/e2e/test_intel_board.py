@@ -6,22 +6,15 @@ import re
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
 from hub.intel.models import Evidence, IntelReport
 from tests.e2e.conftest import fresh_context
+from tests.e2e.people import sign_in
 from tests.live import LiveHub
 
 AUTHOR = "elodie.moreau@maison-verrault.example"  # Maison Verrault: apparel, luxury-leather
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Work e-mail").fill(email)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".flash-success")).to_contain_text(f"Signed in as {email}")
 
 
 def other_apparel_member(hub: LiveHub) -> str:

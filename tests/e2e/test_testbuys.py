@@ -8,21 +8,20 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, Cookie, LocatorAssertions, Page, expect
+from playwright.sync_api import Browser, LocatorAssertions, Page, expect
 from sqlmodel import col, select
 
 from hub.demo import BRANDS
 from hub.groups.models import GroupMembership, WorkingGroup
 from hub.members.models import Brand, Person, Role
 from hub.testbuys.models import Campaign, CustodyEntry, Purchase, PurchaseStatus, Signup
-from tests.e2e.conftest import clear_login_rate_limits, fresh_context
+from tests.e2e.conftest import clear_login_rate_limits
+from tests.e2e.people import People
 from tests.live import LiveHub
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,41 +31,6 @@ ELECTRONICS_CAMPAIGN = "Chargers and power banks on EU marketplaces"
 OPEN_APPAREL_CAMPAIGN = "Spring sneaker and hoodie sweep"  # demo: open, with a waitlist
 DEMO_BRANDS = {spec.slug for spec in BRANDS}  # brands signing in through the dev provider
 ROSTER_POLL_MS = 12_000  # the roster polls every 10 s
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Work e-mail").fill(email)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".flash-success")).to_contain_text(f"Signed in as {email}")
-
-
-class People:
-    """Browsers of signed-in people. Each person signs in through the development
-    provider once per module; later browsers of theirs start with that session's cookies
-    (sign-ins take seconds, and this file keeps to about two minutes)."""
-
-    def __init__(self, browser: Browser, hub: LiveHub) -> None:
-        self.browser, self.hub = browser, hub
-        self.cookies: dict[str, list[Cookie]] = {}
-
-    @contextmanager
-    def page_of(self, email: str) -> Iterator[Page]:
-        """A page in a fresh browser context of its own, signed in as `email`."""
-        context = fresh_context(self.browser, self.hub)
-        try:
-            page = context.new_page()
-            if email in self.cookies:
-                context.add_cookies(self.cookies[email])  # type: ignore[arg-type]
-                page.goto("/")
-                expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-            else:
-                sign_in(page, email)
-                self.cookies[email] = context.cookies()
-            yield page
-        finally:
-            context.close()
 
 
 @pytest.fixture(scope="module")
