@@ -11,7 +11,6 @@ from hub.events.times import viewer_zone
 from hub.groups import service as groups
 from hub.intel import service as intel
 from hub.intel.models import STATUS_LABELS
-from hub.members import service as members
 from hub.testbuys import campaigns, signups
 from hub.testbuys.models import CampaignStatus
 from hub.web import render
@@ -21,20 +20,20 @@ router = APIRouter()
 
 @router.get("/")
 def dashboard(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
-    brand = members.get_brand(session, actor.brand_slug)
     cards = groups.all_groups(session)
+    my_pending = groups.pending_of_brand(session, actor.brand_id) if actor.is_brand_admin else []
     return render(
         request,
         "home/dashboard.html",
         {
-            "brand": brand,
+            "brand": {"id": actor.brand_id, "slug": actor.brand_slug, "name": actor.brand_name},
             "my_groups": [card for card in cards if card.group.id in actor.group_ids],
             "coordinated": [card for card in cards if card.group.id in actor.coordinated_group_ids],
             "fellows": groups.fellow_brands(session, actor),
             "latest": intel.latest_in_my_groups(session, actor),
             "statuses": STATUS_LABELS,
             "to_decide": groups.pending_for_coordinator(session, actor),
-            "my_pending": groups.pending_of_brand(session, brand) if actor.is_brand_admin else [],
+            "my_pending": my_pending,
             "campaigns": [
                 line
                 for line in campaigns.listing(session, actor, CampaignStatus.open)

@@ -35,6 +35,7 @@ class Actor:
     session_id: int | None = None
     unread_notifications: int = 0
     time_zone: str = ""  # chosen on the profile; empty: as the browser says
+    brand_name: str = ""
     # A brand API token: the brand's shared view, without the person's own TLP:RED
     # reports or coordinator rights (hub.api.tokens).
     acts_for_brand: bool = False

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import literal, union_all
 from sqlmodel import Session, col, func, select, update
 
 from hub.auth.models import WebSession
@@ -107,28 +108,33 @@ def actor_for_token(session: Session, settings: Settings, token: str) -> Actor |
 def load_actor(
     session: Session, person: Person, brand: Brand, session_id: int | None = None
 ) -> Actor:
+    """The actor of a person: their brand's groups, the groups they coordinate and their
+    unread notifications, read in one statement (it runs on every request)."""
     assert person.id is not None and brand.id is not None
-    group_ids = session.exec(
-        select(GroupMembership.group_id).where(GroupMembership.brand_id == brand.id)
-    ).all()
-    coordinated = session.exec(
-        select(Coordinator.group_id).where(Coordinator.person_id == person.id)
-    ).all()
-    unread = session.exec(
-        select(func.count())
+    facts = union_all(
+        select(literal("group"), col(GroupMembership.group_id)).where(
+            GroupMembership.brand_id == brand.id
+        ),
+        select(literal("coordinates"), col(Coordinator.group_id)).where(
+            Coordinator.person_id == person.id
+        ),
+        select(literal("unread"), func.count())
         .select_from(Notification)
-        .where(Notification.person_id == person.id, col(Notification.read_at).is_(None))
-    ).one()
+        .where(Notification.person_id == person.id, col(Notification.read_at).is_(None)),
+    )
+    rows = session.execute(facts).all()
+    unread = next((value for kind, value in rows if kind == "unread"), 0)
     return Actor(
         person_id=person.id,
         brand_id=brand.id,
         brand_slug=brand.slug,
         brand_kind=brand.kind,
+        brand_name=brand.name,
         name=person.name,
         email=person.email,
         role=person.role,
-        group_ids=frozenset(group_ids),
-        coordinated_group_ids=frozenset(coordinated),
+        group_ids=frozenset(value for kind, value in rows if kind == "group"),
+        coordinated_group_ids=frozenset(value for kind, value in rows if kind == "coordinates"),
         session_id=session_id,
         unread_notifications=unread,
         time_zone=person.time_zone,

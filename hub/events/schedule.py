@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 from sqlmodel import update as update_rows
 
@@ -484,19 +485,18 @@ class Filters:
 
 
 def _lines(session: Session, actor: Actor, query: Any) -> list[EventLine]:
-    rows = session.exec(query).all()
-    ids = [event.id for event, _ in rows]
-    mine = {
-        registration.event_id: registration
-        for registration in session.exec(
-            select(Registration).where(
-                col(Registration.event_id).in_(ids),
-                Registration.person_id == actor.person_id,
-                col(Registration.state).in_(ACTIVE_STATES),
-            )
+    """The events of `query` (Event, WorkingGroup) with the actor's active registration,
+    in the same statement."""
+    mine = aliased(Registration)
+    rows = session.exec(
+        query.add_columns(mine).outerjoin(
+            mine,
+            (col(mine.event_id) == Event.id)
+            & (col(mine.person_id) == actor.person_id)
+            & col(mine.state).in_(ACTIVE_STATES),
         )
-    }
-    return [EventLine(event, group, mine.get(event.id or 0)) for event, group in rows]
+    ).all()
+    return [EventLine(event, group, registration) for event, group, registration in rows]
 
 
 def _visible_query(actor: Actor, filters: Filters) -> Any:

@@ -38,6 +38,30 @@ def counts_for(session: Session, actor: Actor, report: IntelReport) -> dict[int,
     return {indicator_id: count for indicator_id, count in rows if indicator_id is not None}
 
 
+def indicators_with_counts(
+    session: Session, actor: Actor, report: IntelReport
+) -> list[tuple[Indicator, int]]:
+    """The report's indicators, each with `counts_for`'s number, in one statement."""
+    other = aliased(Indicator)
+    naming = (
+        select(func.count(func.distinct(other.report_id)))
+        .join(IntelReport, col(IntelReport.id) == other.report_id)
+        .where(
+            col(other.kind) == Indicator.kind,
+            col(other.normalised) == Indicator.normalised,
+            col(other.report_id) != Indicator.report_id,
+            visible_intel(actor),
+        )
+        .scalar_subquery()
+    )
+    rows = session.exec(
+        select(Indicator, naming)
+        .where(Indicator.report_id == report.id)
+        .order_by(col(Indicator.id))
+    ).all()
+    return [(indicator, int(count or 0)) for indicator, count in rows]
+
+
 def reports_naming(
     session: Session, actor: Actor, kind: str, normalised: str, limit: int = 200
 ) -> list[Sighted]:

@@ -37,6 +37,7 @@ from hub.intel.models import (
     IntelReport,
     ReportRecipient,
     ReportVersion,
+    Tlp,
 )
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, can, ensure
@@ -287,39 +288,46 @@ def report_page_response(
     request: Request,
     session: SessionDep,
     actor: Actor,
-    report: IntelReport,
+    report: IntelReport | int,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    group = session.get(WorkingGroup, report.group_id)
-    author = session.get(Person, report.author_id)
-    brand = session.get(Brand, report.brand_id)
-    recipients = session.exec(
-        select(Person)
-        .join(ReportRecipient, col(ReportRecipient.person_id) == Person.id)
-        .where(ReportRecipient.report_id == report.id)
-        .order_by(col(Person.name))
-    ).all()
-    history = service.status_history(session, report)
+    """The report page (also re-shown with a form's errors): eight statements in all,
+    however much discussion and correlation the report has."""
+    seen = service.report_context(
+        session, actor, report if isinstance(report, int) else report.id or 0
+    )
+    report = seen.report
+    recipients = (
+        session.exec(
+            select(Person)
+            .join(ReportRecipient, col(ReportRecipient.person_id) == Person.id)
+            .where(ReportRecipient.report_id == report.id)
+            .order_by(col(Person.name))
+        ).all()
+        if report.tlp == Tlp.red
+        else []
+    )
+    indicators = correlation.indicators_with_counts(session, actor, report)
     return render(
         request,
         "intel/report.html",
         {
             "report": report,
-            "group": group,
-            "author": author,
-            "brand": brand,
-            "indicators": service.indicators_of(session, report),
+            "group": seen.group,
+            "author": seen.author,
+            "brand": seen.brand,
+            "indicators": [indicator for indicator, _ in indicators],
             "files": evidence.of_report(session, report),
             "can_add_evidence": can(actor, Action.add_evidence, report),
-            "correlated": correlation.counts_for(session, actor, report),
+            "correlated": {indicator.id: count for indicator, count in indicators if count},
             "thread": discussion.thread(session, report),
             "sightings": discussion.sightings(session, report),
-            "following": discussion.is_following(session, actor, report),
+            "following": seen.following,
             "errors": errors or {},
             "values": values or {},
             "recipients": recipients,
-            "history": history,
+            "history": service.status_history(session, report),
             "next_statuses": service.NEXT_STATUSES.get(report.status, []),
             "can_edit": can(actor, Action.edit_report, report),
             "can_change_status": can(actor, Action.change_report_status, report),
@@ -398,9 +406,7 @@ def indicator_page(
 def report_page(
     report_id: int, request: Request, session: SessionDep, actor: CurrentActor
 ) -> Response:
-    return report_page_response(
-        request, session, actor, service.get_visible(session, actor, report_id)
-    )
+    return report_page_response(request, session, actor, report_id)
 
 
 @router.get("/intel/{report_id}/edit")

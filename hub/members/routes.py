@@ -61,7 +61,7 @@ def _profile_page(
             "domains": service.domains_of(session, brand),
             "can_manage": can(actor, Action.manage_brand_people, brand.id),
             "open_groups": groups.groups_open_to(session, brand) if is_brand_admin else [],
-            "pending": groups.pending_of_brand(session, brand) if is_brand_admin else [],
+            "pending": groups.pending_of_brand(session, brand.id or 0) if is_brand_admin else [],
             "errors": errors or {},
             "values": values or {},
         },

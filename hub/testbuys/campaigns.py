@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from hub import audit
@@ -362,25 +363,19 @@ def line(session: Session, actor: Actor, campaign_id: int) -> CampaignLine:
 
 
 def _lines(session: Session, actor: Actor, query: Any) -> list[CampaignLine]:
-    rows = session.exec(query).all()
-    ids = [campaign.id for campaign, _ in rows]
-    counts = signups.counts(session, [i for i in ids if i is not None])
-    mine = {
-        signup.campaign_id: signup
-        for signup in session.exec(
-            select(Signup).where(
-                col(Signup.campaign_id).in_(ids), Signup.brand_id == actor.brand_id
-            )
+    """The campaigns of `query` (Campaign, WorkingGroup) with the counts everyone may see
+    and the actor's brand's sign-up, in the same statement."""
+    holding, waiting = signups.count_columns()
+    mine = aliased(Signup)
+    rows = session.exec(
+        query.add_columns(holding, waiting, mine).outerjoin(
+            mine,
+            (col(mine.campaign_id) == Campaign.id)
+            & (col(mine.brand_id) == actor.brand_id)
+            & col(mine.state).in_([SignupState.confirmed, SignupState.waitlisted]),
         )
-        if signup.state in (SignupState.confirmed, SignupState.waitlisted)
-    }
+    ).all()
     return [
-        CampaignLine(
-            campaign,
-            group,
-            counts.get(campaign.id or 0, (0, 0))[0],
-            counts.get(campaign.id or 0, (0, 0))[1],
-            mine.get(campaign.id or 0),
-        )
-        for campaign, group in rows
+        CampaignLine(campaign, group, int(brands or 0), int(waits or 0), signup)
+        for campaign, group, brands, waits, signup in rows
     ]

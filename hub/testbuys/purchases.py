@@ -454,18 +454,17 @@ def get_evidence(session: Session, actor: Actor, evidence_id: int) -> PurchaseEv
 
 def slots_left_to_plan(session: Session, campaign: Campaign) -> list[tuple[Signup, Brand, int]]:
     """Sign-ups with confirmed slots not yet planned as purchases: (sign-up, brand, left)."""
-    used: dict[int, int] = dict(
-        session.exec(
-            select(Purchase.signup_id, func.count())
-            .where(Purchase.campaign_id == campaign.id)
-            .group_by(col(Purchase.signup_id))
-        ).all()
+    used = (
+        select(func.count())
+        .select_from(Purchase)
+        .where(col(Purchase.signup_id) == Signup.id, col(Purchase.campaign_id) == campaign.id)
+        .scalar_subquery()
     )
     rows = session.exec(
-        select(Signup, Brand)
+        select(Signup, Brand, used)
         .join(Brand, col(Brand.id) == Signup.brand_id)
         .where(Signup.campaign_id == campaign.id, col(Signup.granted) > 0)
         .order_by(col(Brand.name))
     ).all()
-    left = [(s, b, s.granted - used.get(s.id or 0, 0)) for s, b in rows]
+    left = [(s, b, s.granted - int(n or 0)) for s, b, n in rows]
     return [(s, b, n) for s, b, n in left if n > 0]

@@ -150,18 +150,30 @@ def create_campaign(
     return redirect(request, f"/testbuys/{campaign.id}")
 
 
-def campaign_context(session: Session, actor: Actor, campaign: Campaign) -> dict[str, object]:
-    """Everything the campaign page and its fragments show, as far as the actor may see."""
-    group = session.get(WorkingGroup, campaign.group_id)
+def campaign_context(
+    session: Session, actor: Actor, campaign: Campaign | campaigns.CampaignLine
+) -> dict[str, object]:
+    """Everything the campaign page and its fragments show, as far as the actor may see.
+    Given the campaign's line (campaign, group, counts and the brand's own sign-up, one
+    statement), a member's page takes six statements and a coordinator's eight."""
+    line = (
+        campaign
+        if isinstance(campaign, campaigns.CampaignLine)
+        else campaigns.line(session, actor, campaign.id or 0)
+    )
+    campaign, mine = line.campaign, line.mine
     runs = can(actor, Action.run_campaigns, campaign.group_id)
-    mine = signups.of_brand(session, campaign, actor.brand_id)
-    brands, waiting = signups.counts(session, [campaign.id or 0]).get(campaign.id or 0, (0, 0))
-    reports = session.exec(
-        select(IntelReport)
-        .where(IntelReport.group_id == campaign.group_id, visible_intel(actor))
-        .order_by(col(IntelReport.id).desc())
-        .limit(TARGET_CHOICES)
-    ).all()
+    may_sign_up = can(actor, Action.sign_up_brand, campaign.group_id)
+    reports = (
+        session.exec(
+            select(IntelReport)
+            .where(IntelReport.group_id == campaign.group_id, visible_intel(actor))
+            .order_by(col(IntelReport.id).desc())
+            .limit(TARGET_CHOICES)
+        ).all()
+        if may_sign_up
+        else []
+    )
     siblings: list[Campaign] = []
     if runs:
         siblings = list(
@@ -177,16 +189,16 @@ def campaign_context(session: Session, actor: Actor, campaign: Campaign) -> dict
         )
     return {
         "campaign": campaign,
-        "group": group,
+        "group": line.group,
         "runs": runs,
-        "may_sign_up": can(actor, Action.sign_up_brand, campaign.group_id),
+        "may_sign_up": may_sign_up,
         "for_a_brand": actor.brand_kind == OrgKind.brand,  # the secretariat never signs up
         "window_open": signups.window_is_open(campaign),
-        "mine": mine if mine and mine.state in signups.ACTIVE else None,
+        "mine": mine,
         "my_place": signups.place_in_queue(session, mine) if mine else None,
         "my_targets": signups.target_reports(session, actor, mine) if mine else [],
-        "brands": brands,
-        "waiting": waiting,
+        "brands": line.brands,
+        "waiting": line.waiting,
         "roster": signups.roster(session, campaign) if runs else [],
         "purchases": purchases.of_campaign(session, actor, campaign),
         "to_plan": purchases.slots_left_to_plan(session, campaign) if runs else [],
@@ -202,7 +214,7 @@ def campaign_page(
     request: Request,
     session: Session,
     actor: Actor,
-    campaign: Campaign,
+    campaign: Campaign | campaigns.CampaignLine,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
@@ -216,9 +228,7 @@ def campaign_page(
 def campaign_detail(
     campaign_id: int, request: Request, session: SessionDep, actor: CurrentActor
 ) -> Response:
-    return campaign_page(
-        request, session, actor, campaigns.get_visible(session, actor, campaign_id)
-    )
+    return campaign_page(request, session, actor, campaigns.line(session, actor, campaign_id))
 
 
 @router.get("/testbuys/{campaign_id}/roster")
@@ -226,9 +236,9 @@ def roster(
     campaign_id: int, request: Request, session: SessionDep, actor: CurrentActor
 ) -> Response:
     """The live roster (polled by htmx): sign-ups, slots taken and left, the waitlist."""
-    campaign = campaigns.get_visible(session, actor, campaign_id)
-    ensure(actor, Action.run_campaigns, campaign.group_id)
-    context = campaign_context(session, actor, campaign) | {"errors": {}, "values": {}}
+    line = campaigns.line(session, actor, campaign_id)
+    ensure(actor, Action.run_campaigns, line.campaign.group_id)
+    context = campaign_context(session, actor, line) | {"errors": {}, "values": {}}
     return render(request, "testbuys/_roster.html", context | {"oob": True})
 
 

@@ -8,8 +8,8 @@ constraint on the campaign (slots_taken <= slots) is the last line if code ever 
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from hub import audit
@@ -470,20 +470,23 @@ def _tell_brand(session: Session, campaign: Campaign, signup: Signup, what: str)
         )
 
 
-def counts(session: Session, campaign_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Per campaign: brands holding slots, sign-ups waiting. Counts everyone may see."""
-    if not campaign_ids:
-        return {}
-    rows = session.exec(
-        select(
-            Signup.campaign_id,
-            func.sum(case((col(Signup.granted) > 0, 1), else_=0)),
-            func.sum(case((col(Signup.state) == SignupState.waitlisted, 1), else_=0)),
+def count_columns() -> tuple[Any, Any]:
+    """Per campaign, the counts everyone may see: brands holding slots, sign-ups waiting;
+    as columns correlated to Campaign, so a listing reads them in its own statement."""
+
+    def counted(condition: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(Signup)
+            .where(
+                col(Signup.campaign_id) == Campaign.id,
+                col(Signup.state).in_(ACTIVE),
+                condition,
+            )
+            .scalar_subquery()
         )
-        .where(col(Signup.campaign_id).in_(campaign_ids), col(Signup.state).in_(ACTIVE))
-        .group_by(col(Signup.campaign_id))
-    ).all()
-    return {campaign_id: (int(b or 0), int(w or 0)) for campaign_id, b, w in rows}
+
+    return counted(col(Signup.granted) > 0), counted(col(Signup.state) == SignupState.waitlisted)
 
 
 @dataclass(frozen=True)
@@ -497,21 +500,23 @@ class RosterLine:
 def roster(session: Session, campaign: Campaign) -> list[RosterLine]:
     """Every sign-up of the campaign, holding slots first, then the waitlist in order.
     For the campaign's runners only (the caller checks)."""
-    rows = session.exec(
-        select(Signup, Brand)
+    # One statement: each sign-up with its history, a row per event.
+    found = session.exec(
+        select(Signup, Brand, SignupEvent)
         .join(Brand, col(Brand.id) == Signup.brand_id)
+        .outerjoin(SignupEvent, col(SignupEvent.signup_id) == Signup.id)
         .where(Signup.campaign_id == campaign.id)
-        .order_by(col(Signup.position), col(Signup.id))
+        .order_by(col(Signup.position), col(Signup.id), col(SignupEvent.id))
     ).all()
-    ids = [signup.id for signup, _ in rows]
+    rows: dict[int, tuple[Signup, Brand]] = {}
     events: dict[int, list[SignupEvent]] = {}
-    for event in session.exec(
-        select(SignupEvent).where(col(SignupEvent.signup_id).in_(ids)).order_by(col(SignupEvent.id))
-    ):
-        events.setdefault(event.signup_id, []).append(event)
+    for signup, brand, event in found:
+        rows.setdefault(signup.id or 0, (signup, brand))
+        if event is not None:
+            events.setdefault(signup.id or 0, []).append(event)
     lines: list[RosterLine] = []
     place = 0
-    for signup, brand in rows:
+    for signup, brand in rows.values():
         waiting = signup.state == SignupState.waitlisted
         place += 1 if waiting else 0
         lines.append(
