@@ -24,7 +24,7 @@ from hub.auth.clients import ProviderClients
 from hub.auth.routes import demo_accounts
 from hub.auth.routes import router as auth_router
 from hub.auth.sso_routes import router as sso_router
-from hub.config import Settings, get_settings
+from hub.config import Environment, Settings, get_settings
 from hub.db import make_engine, session_factory
 from hub.errors import DomainError, NotSignedIn
 from hub.events.routes import router as events_router
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if settings.count_queries:
         query_count.watch(engine)
     app.state.session_factory = session_factory(engine)
-    app.state.templates = build_environment()
+    app.state.templates = build_environment(auto_reload=settings.env != Environment.production)
     app.state.provider_clients = ProviderClients(settings)
     app.state.demo_accounts = []
 

@@ -21,10 +21,13 @@ CSRF_HEADER = "x-csrf-token"
 
 
 @lru_cache(maxsize=1)
-def build_environment() -> Environment:
-    """Built once per process; it compiles each template once and keeps it."""
+def build_environment(auto_reload: bool = True) -> Environment:
+    """Built once per process; it compiles each template once and keeps it. Without
+    `auto_reload` (production) it does not even look at the file again."""
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
+        auto_reload=auto_reload,
+        cache_size=-1,  # every template stays compiled: there are fewer than a hundred
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
