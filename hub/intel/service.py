@@ -47,6 +47,7 @@ from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, ensure, visible_intel
 
 PAGE_SIZE = 25
+NO_ID_ABOVE = 2**31 - 1  # an id greater than any (ids are 32-bit on PostgreSQL)
 MAX_INDICATORS = 50
 
 # Which status may follow which: the takedown lifecycle, with room to correct mistakes.
@@ -474,7 +475,9 @@ def board_page(
     session: Session, actor: Actor, group: WorkingGroup | None, filters: BoardFilters
 ) -> BoardPage:
     """Newest first (pinned reports first on the first page), keyset-paged; a fixed number
-    of queries however big the board."""
+    of queries however big the board. The pinned few are read on their own, so the rest
+    is read newest first along the (group, id) index and stops after a page, instead of
+    sorting the whole board by (pinned, id)."""
     query = (
         select(IntelReport, Person, Brand)
         .join(Person, col(Person.id) == IntelReport.author_id)
@@ -482,17 +485,24 @@ def board_page(
         .where(visible_intel(actor), col(IntelReport.merged_into_id).is_(None))
     )
     query = apply_filters(query, group.id if group else None, filters)
+    pinned: list[Any] = []
     if filters.before:
-        # Pinned reports were all shown on the first page.
-        query = query.where(
-            col(IntelReport.id) < filters.before, col(IntelReport.pinned).is_(False)
+        query = query.where(col(IntelReport.id) < filters.before)
+    else:
+        pinned = list(
+            session.exec(
+                query.where(col(IntelReport.pinned).is_(True))
+                .order_by(col(IntelReport.id).desc())
+                .limit(PAGE_SIZE)
+            ).all()
         )
-    rows = session.exec(
-        query.order_by(
-            col(IntelReport.pinned).desc() if not filters.before else col(IntelReport.id).desc(),
-            col(IntelReport.id).desc(),
-        ).limit(PAGE_SIZE + 1)
+    # Pinned reports were all shown on the first page.
+    rest = session.exec(
+        query.where(col(IntelReport.pinned).is_(False))
+        .order_by(col(IntelReport.id).desc())
+        .limit(PAGE_SIZE + 1 - len(pinned))
     ).all()
+    rows = pinned + list(rest)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     ids = [report.id for report, _, _ in rows]
@@ -509,7 +519,11 @@ def board_page(
         )
         for report, person, brand in rows
     ]
-    return BoardPage(cards, ids[-1] if more and ids else None)
+    # The next page goes on below the last unpinned report shown (from the top when the
+    # first page held only pinned ones).
+    unpinned = [report.id for report, _, _ in rows if not report.pinned]
+    next_before = (unpinned[-1] if unpinned else NO_ID_ABOVE) if more else None
+    return BoardPage(cards, next_before)
 
 
 def _counts(session: Session, ids: list[int | None]) -> dict[str, dict[int, int]]:
