@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
@@ -143,6 +143,14 @@ class IntelReport(SQLModel, table=True):
     __table_args__ = (
         Index("ix_intel_report_group_id_id", "group_id", "id"),
         Index("ix_intel_report_tlp_id", "tlp", "id"),
+        # The few pinned reports of a board, found without reading the board.
+        Index(
+            "ix_intel_report_pinned",
+            "group_id",
+            "id",
+            sqlite_where=text("pinned"),
+            postgresql_where=text("pinned"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -491,14 +491,14 @@ def board_page(
     else:
         pinned = list(
             session.exec(
-                query.where(col(IntelReport.pinned).is_(True))
+                query.where(col(IntelReport.pinned))  # as the partial index says it
                 .order_by(col(IntelReport.id).desc())
                 .limit(PAGE_SIZE)
             ).all()
         )
     # Pinned reports were all shown on the first page.
     rest = session.exec(
-        query.where(col(IntelReport.pinned).is_(False))
+        query.where(~col(IntelReport.pinned))
         .order_by(col(IntelReport.id).desc())
         .limit(PAGE_SIZE + 1 - len(pinned))
     ).all()
