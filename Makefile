@@ -25,8 +25,8 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 lint: $(INSTALLED)
-	$(BIN)/ruff format --check hub tests
-	$(BIN)/ruff check hub tests
+	$(BIN)/ruff format --check hub tests bench
+	$(BIN)/ruff check hub tests bench
 	$(BIN)/mypy
 
 # Tests run on as many processes as the machine has cores (each with its own database).
