@@ -6,9 +6,12 @@ psycopg 3, into tables truncated in the same transaction (COPY ... FREEZE: no va
 needed afterwards).
 
 On both, secondary indexes, unique constraints and foreign keys are dropped before the
-load and rebuilt after it: building an index once is much faster than growing it row by
-row, and rebuilding them checks every row against them (PostgreSQL validates each foreign
-key again; SQLite runs `PRAGMA foreign_key_check`). CHECK constraints stay on throughout.
+load and rebuilt after it (on PostgreSQL, but for the two indexes the search documents
+are read by): building an index once is much faster than growing it row by row, and
+rebuilding them checks every row against them (PostgreSQL validates each foreign key
+again; SQLite runs `PRAGMA foreign_key_check`). CHECK constraints stay on throughout.
+The full-text index is filled with INSERT ... SELECT over ranges of report ids, the
+documents built in SQL as hub.intel.search_index builds them one by one.
 """
 
 import threading
@@ -229,17 +232,18 @@ class SqliteLoader(Loader):
 
 
 class PostgresLoader(Loader):
-    """COPY in one transaction. The search index of one batch of reports in
-    INDEX_DURING_LOAD is built by the server while the generator makes the next batches
-    (in the same transaction, so it sees the rows); the other batches are indexed after
-    the load, on two connections. The split keeps both cores busy throughout: during the
-    load one generates rows and the other stores them and indexes some; after it, both
-    index. The two indexes the search documents are read by are kept during the load,
-    growing in id order."""
+    """COPY in one transaction. Some batches of reports are put in the search index by
+    the server while the generator makes the next batches (in the same transaction, so it
+    sees the rows); the others after the load, on two connections. A batch is indexed
+    during the load only while the server, storing and indexing, keeps up with the
+    generator: so both cores stay busy, during the load (one generates, the other stores
+    and indexes) and after it (both index), whatever else the machine is doing. The two
+    indexes the search documents are read by are kept during the load, growing in id
+    order."""
 
     dialect = "postgresql"
     KEEP = frozenset(("ix_intel_comment_report_id_id", "ix_intel_indicator_report_id"))
-    INDEX_DURING_LOAD = 3
+    balance = True  # False: index every batch during the load (for comparison)
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
@@ -247,7 +251,10 @@ class PostgresLoader(Loader):
         self.tables: list[str] = []
         self._indexing: threading.Thread | None = None
         self._indexing_error: BaseException | None = None
-        self.batches = 0
+        self.load_started = time.perf_counter()
+        self.copy_seconds = 0.0
+        self.waited = 0.0  # the generator held up by the server
+        self.indexed_batches = 0
         self.indexed = 0  # reports indexed during the load
         self.later: list[tuple[int, int]] = []  # (low, high) of batches to index after it
         self.written_up_to = 0
@@ -255,18 +262,23 @@ class PostgresLoader(Loader):
     def _wait(self) -> None:
         """Let the search index finish its batch before the connection is used again."""
         if self._indexing is not None:
+            started = time.perf_counter()
             self._indexing.join()
             self._indexing = None
+            self.waited += time.perf_counter() - started
         if self._indexing_error is not None:
             raise RuntimeError("building the search index failed") from self._indexing_error
 
     def reports_written(self, low: int, high: int) -> None:
         self.written_up_to = high
-        self.batches += 1
-        if self.batches % self.INDEX_DURING_LOAD:
-            self.later.append((low, high))
-            return
         self._wait()
+        # The server stores while the generator formats rows for COPY: both are busy then.
+        server_busy = self.copy_seconds + self.search_seconds
+        generator_busy = time.perf_counter() - self.load_started - self.waited
+        per_batch = self.search_seconds / self.indexed_batches if self.indexed_batches else 0
+        if self.balance and server_busy + per_batch > generator_busy:
+            self.later.append((low, high))  # the server would hold the generator up
+            return
         raw = self.connection.connection.driver_connection
         assert raw is not None
 
@@ -280,6 +292,7 @@ class PostgresLoader(Loader):
             self.search_seconds += time.perf_counter() - started
 
         self.indexed += high - low + 1
+        self.indexed_batches += 1
         self._indexing = threading.Thread(target=index, name="search-index")
         self._indexing.start()
 
@@ -324,7 +337,10 @@ class PostgresLoader(Loader):
             "SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
             "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
             "JOIN pg_namespace n ON n.oid = i.relnamespace WHERE n.nspname = 'public' "
-            "AND t.relname <> 'alembic_version' AND NOT EXISTS (SELECT 1 FROM pg_constraint k "
+            # Partial indexes stay (small here): pg_get_indexdef gives their predicates
+            # back rewritten, equivalent but not as the migrations wrote them.
+            "AND t.relname <> 'alembic_version' AND x.indpred IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k "
             "WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid "
             "AND k.contype IN ('p', 'u', 'x')) ORDER BY i.relname"
         ).all()
@@ -340,6 +356,7 @@ class PostgresLoader(Loader):
             c.exec_driver_sql(f'DROP INDEX "{name}"')
         # Emptied in this transaction, so COPY can write the rows frozen and all-visible.
         c.exec_driver_sql(f"TRUNCATE {', '.join(self.tables)}")
+        self.load_started = time.perf_counter()
 
     def write(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         if not rows:
@@ -348,9 +365,11 @@ class PostgresLoader(Loader):
         raw = self.connection.connection.driver_connection
         assert raw is not None
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FREEZE)"
+        started = time.perf_counter()
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
+        self.copy_seconds += time.perf_counter() - started
 
     def _parallel(self, tasks: list[list[str]], progress: Progress, workers: int = 2) -> None:
         """Run independent DDL on two connections at once (this machine has two cores):

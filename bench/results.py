@@ -50,8 +50,10 @@ are all there is: their sum bounds the throughput);
 slower than 30 s (such answers are left out of its percentiles, and wrk counts a pending
 request again every 2 s, so this is a rough count: a page with more than 5% of them misses
 its p95 target whatever the percentiles say). Before each warm-up and each timed run the
-runner waits until the machine is idle again (under 15% CPU), cancelling on PostgreSQL the
-statements the hub still runs for requests wrk stopped waiting for. *× floor*
+runner waits until the server is idle again, cancelling on PostgreSQL the statements the
+hub still runs for requests wrk stopped waiting for, and then (up to 10 minutes) while
+other work uses more than 15% of the CPU; a run that started on a busier machine is
+flagged above its table. *× floor*
 is the page's throughput over the floor's: a Starlette + Jinja2 app reading the board's
 50 newest reports with one query (bench/floor.py), served by the same number of workers.
 wrk runs on the same cores as the server (there is no other machine), so every number
@@ -99,6 +101,11 @@ def _p95_met(entry: dict[str, Any], target: float) -> bool:
     than 5% of them misses any p95 target whatever its percentiles say."""
     _, timeouts = _errors(entry)
     return bool(entry["p95_ms"] < target and timeouts <= 0.05 * (entry["requests"] + timeouts))
+
+
+def _interference(entry: dict[str, Any]) -> float:
+    """The larger share of the CPU other work used just before and during a timed run."""
+    return float(max(entry.get("machine_busy", 0), entry.get("others_busy", 0)))
 
 
 def _cpu(entry: dict[str, Any]) -> str:
@@ -172,16 +179,16 @@ def _run_section(run: dict[str, Any]) -> list[str]:
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|---|",
         *(_row(entry, settings["users"]) for entry in run["pages"]),
     ]
-    floor = run.get("floor")
+    floor, soak = run.get("floor"), run.get("soak")
     busy = [
-        f"{entry['title']} {entry['machine_busy']:.0%}"
-        for entry in [*run["pages"], *([floor] if floor else [])]
-        if entry.get("machine_busy", 0) > BUSY_MACHINE
+        f"{entry.get('title', 'Soak')} {_interference(entry):.0%}"
+        for entry in [*run["pages"], *([floor] if floor else []), *([soak] if soak else [])]
+        if _interference(entry) > BUSY_MACHINE
     ]
     if busy:
         lines[2:2] = [
-            "**Caution:** other work was using the CPU (share of the machine, the server "
-            "idle) just before the timed runs of: " + ", ".join(busy) + ".",
+            "**Caution:** other work on the machine used this share of its CPU before or "
+            "during the timed runs of: " + ", ".join(busy) + ". These numbers are low.",
             "",
         ]
     if floor:
@@ -193,7 +200,6 @@ def _run_section(run: dict[str, Any]) -> list[str]:
     lines += ["", "Pages:", ""]
     for entry in run["pages"]:
         lines.append(f"- {entry['title']}: `{entry['method']} {entry['path']}`: {entry['note']}")
-    soak = run.get("soak")
     if soak:
         pages, signups = soak["pages"], soak["signups"]
         lines += [

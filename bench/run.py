@@ -95,6 +95,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         help="the sign-up POST: the test-buy sign-up form (default) or event registration",
     )
     parser.add_argument("--no-floor", action="store_true", help="skip the floor app")
+    parser.add_argument(
+        "--quiet-wait",
+        type=int,
+        default=600,
+        help="before each run, wait up to this many seconds while other work uses the CPU",
+    )
     args = parser.parse_args(argv)
     if min(args.workers, args.users, args.duration, args.soak_users, args.soak_duration) < 1:
         parser.error("workers, users and durations must be at least 1")
@@ -337,16 +343,24 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def postgres_pids() -> list[int]:
-    pids = []
+def postgres_ticks(database: str) -> dict[int, int]:
+    """CPU ticks of the PostgreSQL processes serving `database`, and of its background
+    processes (writer, checkpointer, ...): not the backends of other databases."""
+    ticks = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
                 continue
-    return pids
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            backend = "(" in command  # "postgres: 15/main: user database 127.0.0.1(port) ..."
+            if backend and f" {database} " not in command:
+                continue
+            ticks[int(entry.name)] = _process_ticks([int(entry.name)])
+        except OSError:
+            continue
+    return ticks
 
 
 def children_cpu_s() -> float:
@@ -357,39 +371,45 @@ def children_cpu_s() -> float:
 
 class Watch(threading.Thread):
     """While a timed run lasts: the largest resident set of any worker (sampled every
-    200 ms), and the CPU time the workers, PostgreSQL (every postgres process of the
-    machine) and the load generator used."""
+    200 ms); the CPU time the workers, PostgreSQL (for this database) and the load
+    generator used; and the share of the machine's CPU everything else used."""
 
-    def __init__(self, pids: list[int]) -> None:
+    def __init__(self, pids: list[int], database: str | None) -> None:
         super().__init__(daemon=True)
         self.pids = pids
+        self.database = database
         self.peak = max((rss_mb(pid) for pid in pids), default=0.0)
         self.stopped = threading.Event()
         self.cpu_s: dict[str, float] = {}
+        self.others = 0.0
 
     def run(self) -> None:
         while not self.stopped.wait(0.2):
             self.peak = max([self.peak, *(rss_mb(pid) for pid in self.pids)])
 
-    def _ticks(self) -> tuple[float, float, float]:
-        tick = os.sysconf("SC_CLK_TCK")
-        return (
-            _process_ticks(self.pids) / tick,
-            _process_ticks(postgres_pids()) / tick,
-            children_cpu_s(),
-        )
+    def _sample(self) -> tuple[int, dict[int, int], float, tuple[int, int]]:
+        database = postgres_ticks(self.database) if self.database else {}
+        return _process_ticks(self.pids), database, children_cpu_s(), _cpu_times()
 
     def __enter__(self) -> "Watch":
-        self.started = self._ticks()
+        self.started = self._sample()
         self.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.stopped.set()
         self.join()
-        ended = self._ticks()
-        spent = [after - before for before, after in zip(self.started, ended, strict=True)]
-        self.cpu_s = dict(zip(("server", "postgres", "wrk"), spent, strict=True))
+        workers, database, wrk, (busy, total) = self._sample()
+        workers0, database0, wrk0, (busy0, total0) = self.started
+        tick = os.sysconf("SC_CLK_TCK")
+        postgres = sum(ticks - database0.get(pid, 0) for pid, ticks in database.items())
+        self.cpu_s = {
+            "server": (workers - workers0) / tick,
+            "postgres": postgres / tick,
+            "wrk": wrk - wrk0,
+        }
+        ours = sum(self.cpu_s.values()) * tick
+        self.others = round(max(0.0, (busy - busy0 - ours) / max(1, total - total0)), 3)
 
     def per_request(self, requests: int) -> dict[str, float]:
         """CPU milliseconds per answered request, by who spent them."""
@@ -474,6 +494,7 @@ class Runner:
     args: argparse.Namespace
     engine: Engine
     plan: pages.Plan
+    database: str | None = None  # PostgreSQL's database name (None: SQLite)
     settled: float = 0.0  # seconds the server took to be idle after the last timed run
     machine_busy: float = 0.0  # share of the CPU in use once the server was idle
 
@@ -555,6 +576,7 @@ class Runner:
             "cpu_ms": watch.per_request(load.requests),
             "settle_s": self.settled,
             "machine_busy": self.machine_busy,
+            "others_busy": watch.others,
         }
 
     def settle(self, server: Server) -> float:
@@ -562,14 +584,25 @@ class Runner:
         with the requests wrk stopped waiting for (at 1M reports a slow page leaves minutes
         of queued work), which would weigh on the next measurement. On PostgreSQL the
         statements it still runs for them are cancelled, since nobody waits for them.
-        Then note how busy the machine is (other work skews the next run)."""
+        Then wait while other work uses the machine (`wait_for_quiet`)."""
         started = time.monotonic()
         while time.monotonic() - started < SETTLE_MAX_S:
             running = self.cancel_statements()
             if running == 0 and processes_busy(server.worker_pids(), 0.5) < IDLE_WORKER_CPU:
                 break
-        self.machine_busy = round(cpu_busy(0.5), 3)
+        self.machine_busy = self.wait_for_quiet()
         return round(time.monotonic() - started, 1)
+
+    def wait_for_quiet(self) -> float:
+        """Wait (up to --quiet-wait seconds) while other work uses the machine; return the
+        share of the CPU in use when done waiting."""
+        waited = time.monotonic()
+        busy = cpu_busy(1.0)
+        if busy > IDLE_CPU:
+            print(f"    other work uses {busy:.0%} of the CPU: waiting", flush=True)
+        while busy > IDLE_CPU and time.monotonic() - waited < self.args.quiet_wait:
+            busy = cpu_busy(2.0)
+        return round(busy, 3)
 
     def cancel_statements(self) -> int:
         """Cancel the statements the hub and the floor still run on PostgreSQL; how many."""
@@ -593,7 +626,7 @@ class Runner:
         run_wrk(server.base_url, arguments, connections, self.args.warmup, threads)
         self.settle(server)
         busy_before = self.machine_busy
-        with Watch(server.worker_pids()) as watch:
+        with Watch(server.worker_pids(), self.database) as watch:
             load = run_wrk(server.base_url, arguments, connections, self.args.duration, threads)
         self.settled = self.settle(server)
         self.machine_busy = busy_before
@@ -649,7 +682,7 @@ class Runner:
         self.settle(server)  # requests wrk left in flight end before the states are read
         busy_before = self.machine_busy
         arguments = self.signup_arguments(registrants)
-        with Watch(server.worker_pids()) as watch:
+        with Watch(server.worker_pids(), self.database) as watch:
             load = run_wrk(server.base_url, arguments, connections, self.args.duration, connections)
         self.settled = self.settle(server)
         self.machine_busy = busy_before
@@ -680,7 +713,7 @@ class Runner:
             ),
             wrk_command(server.base_url, signup_args, signing_up, signup_threads, seconds),
         ]
-        with Watch(server.worker_pids()) as watch:
+        with Watch(server.worker_pids(), self.database) as watch:
             running = [
                 subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for command in commands
@@ -702,6 +735,7 @@ class Runner:
             "cpu_ms": watch.per_request(mix.requests + signups.requests),
             "settle_s": settled,
             "machine_busy": busy_before,
+            "others_busy": watch.others,
         }
 
 
@@ -793,7 +827,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     wanted = set(args.pages.split(",")) if args.pages else None
     chosen = [page for page in plan.pages if wanted is None or page.key in wanted]
-    runner = Runner(args, engine, plan)
+    runner = Runner(
+        args, engine, plan, engine.url.database if engine.dialect.name == "postgresql" else None
+    )
 
     measured: list[dict[str, Any]] = []
     soak: dict[str, Any] | None = None
