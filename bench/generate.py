@@ -10,8 +10,10 @@ campaigns with their sign-ups and purchases, 5,000 events with 100,000 registrat
 notifications. Other values of --reports scale every volume (12 groups always, at least a
 few brands in each). Reports span the last two years.
 
+--database-url defaults to HUB_DATABASE_URL, else the hub's default (sqlite:///./var/hub.db).
 The schema is brought to head first (hub.db.upgrade_database); the database must then be
-empty, unless --fresh drops and recreates it (the SQLite file, or the PostgreSQL database).
+empty, unless --fresh drops and recreates it (the SQLite file, or the PostgreSQL database;
+a missing PostgreSQL database is created).
 Rows go in through SQLAlchemy Core executemany on SQLite and COPY on PostgreSQL, with ids
 assigned here; indexes are built afterwards, the full-text index (intel_search) is filled
 in bulk with SQL, sequences are set past the ids used, and the database is analysed.
@@ -22,6 +24,11 @@ registrations, so counters match the rows and every CHECK constraint holds.
 
 The bench member, BENCH_EMAIL, is a brand admin of brand-0001, in the first working group:
 the benchmarks sign in as them.
+
+On this 2-core machine (2026-11-30, shared with other work): 10k reports in about 2 s on
+SQLite and 5 s on PostgreSQL, 100k in 11 s and 23 s, 1M in 2 to 2.5 min (3.3 GB) and
+3.7 to 4 min (4.7 GB). On PostgreSQL the full-text index is most of it: about 130 s of
+server time for the documents and 70 s for the GIN index at 1M.
 """
 
 import argparse
