@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
         f", signed in as {plan.member}. Times are single warm runs in one process (no load).",
         "",
     ]
-    with TestClient(create_app(settings, engine), base_url="http://testserver") as client:
+    app = create_app(settings, engine)
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         client.cookies.set(pages.SESSION_COOKIE, plan.cookie)
         for page in plan.pages:
             client.get(page.path)

@@ -155,7 +155,8 @@ def _run_section(run: dict[str, Any]) -> list[str]:
         f"## {_run_title(run)}",
         "",
         f"Measured {run['measured_at']}: {settings['workers']} workers, {settings['users']} "
-        f"users, {settings['duration_s']} s per page after a {settings['warmup_s']} s warm-up, "
+        f"user{'s' if settings['users'] != 1 else ''}, {settings['duration_s']} s per page "
+        f"after a {settings['warmup_s']} s warm-up, "
         f"signed in as {run['member']}. Workers at rest: {run['idle_rss_mb']:.0f} MB. "
         f"Code: {run.get('source', 'unknown')}. CPU in use just before the run: "
         f"{run['machine'].get('cpu_busy_before', 0):.0%}."
@@ -256,6 +257,10 @@ def _growth_section(small: dict[str, Any], big: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _kind(run: dict[str, Any]) -> tuple[str, int, int]:
+    return run["backend"], run["settings"]["workers"], run["settings"]["users"]
+
+
 def load_runs(directory: Path) -> list[dict[str, Any]]:
     runs = [json.loads(path.read_text()) for path in sorted(directory.glob("results-*.json"))]
     return sorted(
@@ -277,8 +282,10 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         ]
     for run in runs:
         lines += _run_section(run)
-    for backend in sorted({run["backend"] for run in runs}):
-        same = [run for run in runs if run["backend"] == backend]
+    # Growth: from the smallest database to each bigger one, same engine and load only.
+    kinds = sorted({_kind(run) for run in runs})
+    for kind in kinds:
+        same = [run for run in runs if _kind(run) == kind]
         for big in same[1:]:
             if big["database"]["reports"] > same[0]["database"]["reports"]:
                 lines += _growth_section(same[0], big)
