@@ -1,6 +1,6 @@
 """The database engine, the per-request session, and SQLite's connection pragmas."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, event, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine, select
+from starlette.concurrency import run_in_threadpool
 
 from hub.config import Settings
 
@@ -23,6 +24,9 @@ def make_engine(settings: Settings) -> Engine:
         "max_overflow": max(0, settings.threads - 10),
         "pool_timeout": 10,
         "pool_pre_ping": True,
+        # The most recently used connection first: a few warm connections (with their
+        # prepared statements) serve most requests and the rest can time out.
+        "pool_use_lifo": True,
     }
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
@@ -62,9 +66,27 @@ def open_session(request: Request) -> Session:
     return factory()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with open_session(request) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session: the one hub.security.authenticate opened (one connection per
+    request), or a new one where that did not run (the mounted API). Async, because handing
+    over the shared session needs no thread; closing a new one does, so that goes to one."""
+    shared: Session | None = getattr(request.state, "db", None)
+    if shared is not None:
+        yield shared
+        return
+    session = open_session(request)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
+
+
+def end_read(session: Session) -> None:
+    """End the read transaction of the sign-in check on SQLite, whose WAL snapshot could not
+    turn into a write once another connection has written; PostgreSQL (READ COMMITTED) has
+    no such snapshot, so the transaction goes on without another round trip."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.rollback()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

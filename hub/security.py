@@ -1,13 +1,14 @@
 """Request guards every page shares: sign-in required, CSRF tokens, security headers."""
 
 import hmac
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.auth import sessions
-from hub.db import open_session
+from hub.db import end_read, open_session
 from hub.errors import DomainError, NotSignedIn
 from hub.web import CSRF_FIELD, CSRF_HEADER
 
@@ -44,19 +45,23 @@ def is_public(path: str) -> bool:
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in PUBLIC_PATHS)
 
 
-def authenticate(request: Request) -> None:
-    """Load the signed-in person into request.state.actor; refuse if a page needs one."""
+def authenticate(request: Request) -> Iterator[None]:
+    """Open the request's database session (routes share it through get_session), load the
+    signed-in person into request.state.actor, and refuse if a page needs one."""
     request.state.actor = None
     token = request.session.get("sid")
-    if isinstance(token, str):
-        with open_session(request) as session:
+    with open_session(request) as session:
+        request.state.db = session
+        if isinstance(token, str):
             request.state.actor = sessions.actor_for_token(
                 session, request.app.state.settings, token
             )
-        if request.state.actor is None:
-            request.session.pop("sid", None)
-    if request.state.actor is None and not is_public(request.url.path):
-        raise NotSignedIn()
+            end_read(session)
+            if request.state.actor is None:
+                request.session.pop("sid", None)
+        if request.state.actor is None and not is_public(request.url.path):
+            raise NotSignedIn()
+        yield
 
 
 async def check_csrf(request: Request) -> None:

@@ -3,8 +3,10 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import literal, union_all
+from sqlalchemy import ScalarSelect, String, cast, literal
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, func, select, update
 
 from hub.auth.models import WebSession
@@ -78,16 +80,18 @@ def end_all_for_brand(session: Session, brand_id: int) -> int:
 
 
 def actor_for_token(session: Session, settings: Settings, token: str) -> Actor | None:
-    """The signed-in person behind a cookie token, or None if the session is not valid."""
-    row = session.exec(
-        select(WebSession, Person, Brand)
+    """The signed-in person behind a cookie token, or None if the session is not valid.
+    One statement (it runs on every request): the session, person and brand with the facts
+    the actor needs."""
+    row = session.execute(
+        sql_select(WebSession, Person, Brand, *_facts(Person.id, Brand.id))
         .join(Person, col(Person.id) == WebSession.person_id)
         .join(Brand, col(Brand.id) == Person.brand_id)
-        .where(WebSession.token_hash == _hash(token))
+        .where(col(WebSession.token_hash) == _hash(token))
     ).first()
     if row is None:
         return None
-    web_session, person, brand = row
+    web_session, person, brand, groups, coordinates, unread = row
     now = utcnow()
     idle_limit = timedelta(hours=settings.session_idle_hours)
     if (
@@ -102,28 +106,57 @@ def actor_for_token(session: Session, settings: Settings, token: str) -> Actor |
         web_session.last_seen_at = now
         session.add(web_session)
         session.commit()
-    return load_actor(session, person, brand, web_session.id)
+    return _actor(person, brand, web_session.id, groups, coordinates, unread)
 
 
 def load_actor(
     session: Session, person: Person, brand: Brand, session_id: int | None = None
 ) -> Actor:
     """The actor of a person: their brand's groups, the groups they coordinate and their
-    unread notifications, read in one statement (it runs on every request)."""
+    unread notifications, read in one statement."""
     assert person.id is not None and brand.id is not None
-    facts = union_all(
-        select(literal("group"), col(GroupMembership.group_id)).where(
-            GroupMembership.brand_id == brand.id
-        ),
-        select(literal("coordinates"), col(Coordinator.group_id)).where(
-            Coordinator.person_id == person.id
-        ),
-        select(literal("unread"), func.count())
+    groups, coordinates, unread = session.execute(
+        select(*_facts(literal(person.id), literal(brand.id)))
+    ).one()
+    return _actor(person, brand, session_id, groups, coordinates, unread)
+
+
+def _facts(
+    person_id: Any, brand_id: Any
+) -> tuple[ScalarSelect[str], ScalarSelect[str], ScalarSelect[int]]:
+    """Comma-separated ids of the brand's groups and of the groups the person coordinates,
+    and the person's unread notifications (correlated when the ids are columns)."""
+
+    def ids(column: Any, *where: Any) -> ScalarSelect[str]:
+        return (
+            select(func.aggregate_strings(cast(column, String), ","))
+            .where(*where)
+            .scalar_subquery()
+        )
+
+    return (
+        ids(GroupMembership.group_id, GroupMembership.brand_id == brand_id),
+        ids(Coordinator.group_id, Coordinator.person_id == person_id),
+        select(func.count())
         .select_from(Notification)
-        .where(Notification.person_id == person.id, col(Notification.read_at).is_(None)),
+        .where(Notification.person_id == person_id, col(Notification.read_at).is_(None))
+        .scalar_subquery(),
     )
-    rows = session.execute(facts).all()
-    unread = next((value for kind, value in rows if kind == "unread"), 0)
+
+
+def _id_set(joined: str | None) -> frozenset[int]:
+    return frozenset(int(value) for value in joined.split(",")) if joined else frozenset()
+
+
+def _actor(
+    person: Person,
+    brand: Brand,
+    session_id: int | None,
+    groups: str | None,
+    coordinates: str | None,
+    unread: int | None,
+) -> Actor:
+    assert person.id is not None and brand.id is not None
     return Actor(
         person_id=person.id,
         brand_id=brand.id,
@@ -133,9 +166,9 @@ def load_actor(
         name=person.name,
         email=person.email,
         role=person.role,
-        group_ids=frozenset(value for kind, value in rows if kind == "group"),
-        coordinated_group_ids=frozenset(value for kind, value in rows if kind == "coordinates"),
+        group_ids=_id_set(groups),
+        coordinated_group_ids=_id_set(coordinates),
         session_id=session_id,
-        unread_notifications=unread,
+        unread_notifications=unread or 0,
         time_zone=person.time_zone,
     )

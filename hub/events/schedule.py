@@ -39,6 +39,10 @@ from hub.members.models import Brand
 from hub.policy import Action, Actor, ensure, visible_events
 from hub.testbuys.campaigns import parse_count
 
+# Built once: an alias made per call re-adapts every column it touches.
+_MINE = aliased(Registration, name="my_registration")
+
+
 MAX_SEATS = 100_000
 MAX_DAYS = 31
 LIST_LIMIT = 100
@@ -487,7 +491,7 @@ class Filters:
 def _lines(session: Session, actor: Actor, query: Any) -> list[EventLine]:
     """The events of `query` (Event, WorkingGroup) with the actor's active registration,
     in the same statement."""
-    mine = aliased(Registration)
+    mine = _MINE
     rows = session.exec(
         query.add_columns(mine).outerjoin(
             mine,

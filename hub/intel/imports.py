@@ -31,6 +31,10 @@ log = logging.getLogger("hub.imports")
 
 SessionFactory = Callable[[], Session]
 
+# Built once: an alias made per call re-adapts every column it touches.
+_OTHER = aliased(Indicator, name="other_indicator")
+
+
 MAX_BYTES = 10 * 1024 * 1024
 PROGRESS_EVERY = 200  # entries checked between two progress updates
 # A job still unfinished this long after it started was cut off (the process stopped);
@@ -307,7 +311,7 @@ def _save(session_factory: SessionFactory, job_id: int, actor: Actor, plan: Plan
 def _matching(session: Session, group_id: int, ids: list[int], chunk: int = 500) -> set[int]:
     """Which new reports name an indicator of another report on the board: only those
     need correlation's closer look (most of a large import names nothing known)."""
-    other = aliased(Indicator)
+    other = _OTHER
     found: set[int] = set()
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]

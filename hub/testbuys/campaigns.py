@@ -27,6 +27,10 @@ from hub.testbuys.models import (
     SignupState,
 )
 
+# Built once: an alias made per call re-adapts every column it touches.
+_MINE = aliased(Signup, name="my_signup")
+
+
 MAX_SLOTS = 10_000
 # The usual order, with one step back from "open" for a campaign published too early.
 NEXT_STATUSES: dict[str, list[CampaignStatus]] = {
@@ -366,7 +370,7 @@ def _lines(session: Session, actor: Actor, query: Any) -> list[CampaignLine]:
     """The campaigns of `query` (Campaign, WorkingGroup) with the counts everyone may see
     and the actor's brand's sign-up, in the same statement."""
     holding, waiting = signups.count_columns()
-    mine = aliased(Signup)
+    mine = _MINE
     rows = session.exec(
         query.add_columns(holding, waiting, mine).outerjoin(
             mine,
