@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         env=Environment.production,
         secret_key=secrets.token_urlsafe(36),
         database_url=database_url(args.database_url),
-        base_url="http://testserver",
+        base_url="http://127.0.0.1",
         dev_idp=False,
     )
     engine = make_engine(settings)

@@ -15,11 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from hub import ROOT, query_count
+from hub import ROOT, outage, query_count
+from hub.admin.audit_routes import router as audit_router
 from hub.admin.routes import router as admin_router
 from hub.api import problems
 from hub.api.app import create_api
 from hub.api.pages import router as developers_router
+from hub.audit import RequestOrigin
 from hub.auth.clients import ProviderClients
 from hub.auth.routes import demo_accounts
 from hub.auth.routes import router as auth_router
@@ -37,7 +39,14 @@ from hub.members.personal_routes import router as personal_router
 from hub.members.routes import router as members_router
 from hub.notify.routes import router as notify_router
 from hub.query_count import QueryCountHeader
-from hub.security import SecurityHeaders, authenticate, check_csrf
+from hub.ratelimit import RateLimited
+from hub.security import (
+    SecurityHeaders,
+    audit_refusal,
+    authenticate,
+    check_csrf,
+    refuse_nul_characters,
+)
 from hub.testbuys.purchase_routes import router as purchase_router
 from hub.testbuys.routes import router as testbuys_router
 from hub.web import build_environment, is_fragment_request, render
@@ -50,7 +59,9 @@ class HubApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
-        stack = SecurityHeaders(super().build_middleware_stack(), hsts=settings.secure_cookies)
+        stack = SecurityHeaders(
+            RequestOrigin(super().build_middleware_stack()), hsts=settings.secure_cookies
+        )
         return QueryCountHeader(stack) if settings.count_queries else stack
 
 
@@ -73,7 +84,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(authenticate), Depends(check_csrf)],
+        dependencies=[Depends(authenticate), Depends(check_csrf), Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -87,7 +98,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
-        session_cookie="hub_session",
+        # Behind https the name carries the __Host- prefix: browsers then accept the cookie
+        # only if it is Secure, for this host alone, on every path.
+        session_cookie=("__Host-" if settings.secure_cookies else "") + "hub_session",
         max_age=settings.session_days * 86400,
         same_site="lax",
         https_only=settings.secure_cookies,
@@ -104,6 +117,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         discussion_router,
         notify_router,
         admin_router,
+        audit_router,
         purchase_router,  # before testbuys_router: /testbuys/personas is not a campaign id
         testbuys_router,
         events_router,
@@ -129,8 +143,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception:
-            log.exception("database not reachable")
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
+            log.warning("readiness: the database is not reachable")
+            return JSONResponse(
+                {"status": "database unreachable"},
+                status_code=503,
+                headers={"Retry-After": str(outage.RETRY_AFTER_S)},
+            )
         return JSONResponse({"status": "ok"})
 
     _install_error_pages(app)
@@ -164,6 +182,7 @@ TITLES = {
     405: "Not allowed here",
     409: "That clashes with something",
     422: "Please check what you entered",
+    429: "Please slow down",
     500: "Something went wrong on our side",
 }
 
@@ -185,8 +204,13 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
+        if error.status_code == 403:
+            await audit_refusal(request, error)
         title = TITLES.get(error.status_code, "That did not work")
-        return _error_page(request, error.status_code, title, error.message)
+        response = _error_page(request, error.status_code, title, error.message)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -206,9 +230,18 @@ def _install_error_pages(app: FastAPI) -> None:
             message += f" ({', '.join(fields)})"
         return _error_page(request, 422, TITLES[422], message + ".")
 
+    async def database_unavailable(request: Request, error: Exception) -> Response:
+        outage.note(error, request.method, request.url.path)
+        response = _error_page(request, 503, outage.TITLE, outage.MESSAGE)
+        response.headers["Retry-After"] = str(outage.RETRY_AFTER_S)
+        return response
+
+    for unavailable in outage.ERRORS:
+        app.add_exception_handler(unavailable, database_unavailable)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %r", request.method, request.url.path)
         return _error_page(
             request,
             500,

@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
@@ -119,6 +120,27 @@ def _db_upgrade(args: argparse.Namespace) -> None:
     upgrade_database(engine)
     engine.dispose()
     print("Database is at the newest revision.")
+
+
+def _db_backup(args: argparse.Namespace) -> None:
+    from hub import backup
+
+    try:
+        backup.backup(get_settings(), Path(args.path), say=print)
+    except backup.BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _db_restore(args: argparse.Namespace) -> None:
+    from hub import backup
+
+    try:
+        backup.restore(get_settings(), Path(args.path), say=print)
+    except backup.BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print("Restore complete.")
 
 
 def _admin(handler: Handler) -> Callable[[argparse.Namespace], None]:
@@ -314,6 +336,14 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=_worker)
     db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
     db.add_parser("upgrade", help="apply all migrations").set_defaults(run=_db_upgrade)
+    sub = db.add_parser("backup", help="write the database and evidence files into one file")
+    sub.add_argument("path", help="the file to write: NAME.tar.gz, or NAME.tar uncompressed")
+    sub.set_defaults(run=_db_backup)
+    sub = db.add_parser(
+        "restore", help="restore a backup into an empty database and evidence store"
+    )
+    sub.add_argument("path", help="a file written by `hub db backup`")
+    sub.set_defaults(run=_db_restore)
 
     admin = commands.add_parser("admin", help="administer brands, groups, people, providers")
     areas = admin.add_subparsers(title="areas")

@@ -2,6 +2,7 @@
 
 from enum import StrEnum
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,10 +35,24 @@ class Settings(BaseSettings):
     # Evidence files live here, named by their SHA-256; never under static/.
     upload_dir: str = "./var/uploads"
     max_upload_mb: int = Field(default=20, ge=1)
-    # Sign-in attempts allowed per window, per client address and per e-mail address.
+    # Rate-limit counters live in Redis when this is set (redis://host:6379/0), so every
+    # worker process and host shares them; else in the database. A Redis outage falls back
+    # to the database for each call it affects, so the hub stays up.
+    redis_url: str = ""
+    # Prepended to every counter's key in Redis: hubs sharing one Redis keep apart.
+    redis_rate_limit_prefix: str = "hub:rl:"
+    # Sign-in attempts allowed per window: per client address, and per e-mail address from
+    # one client address (never per e-mail alone, which would let anyone lock a member out).
+    # A window is at most a day: the database forgets day-old counters.
     login_attempts_per_ip: int = Field(default=30, ge=1)
     login_attempts_per_email: int = Field(default=10, ge=1)
-    login_attempt_window_minutes: int = Field(default=15, ge=1)
+    login_attempt_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Searches per minute: search-as-you-type sends one per pause in typing, so a person
+    # needs room; a client address may be a whole office behind one NAT.
+    searches_per_minute_per_person: int = Field(default=120, ge=1)
+    searches_per_minute_per_ip: int = Field(default=600, ge=1)
+    # Evidence files a person may upload per hour, on new reports and added to old ones.
+    evidence_files_per_hour_per_person: int = Field(default=200, ge=1)
     # Outgoing mail: smtp://host:port, smtp+starttls://user:password@host:587 or
     # smtps://user:password@host:465. Empty: mail waits in the outbox until it is set.
     smtp_url: str = ""
@@ -46,6 +61,9 @@ class Settings(BaseSettings):
     count_queries: bool = False
     # Calls each API token may make per minute; more get 429 with Retry-After.
     api_requests_per_minute: int = Field(default=300, ge=1)
+    # Calls with a token per minute from one client address, whatever the tokens: one
+    # source cannot multiply its rate with many tokens, nor try tokens at will.
+    api_requests_per_minute_per_ip: int = Field(default=1200, ge=1)
 
     @property
     def secure_cookies(self) -> bool:
@@ -71,6 +89,17 @@ class Settings(BaseSettings):
             raise RuntimeError(
                 "The development identity provider cannot run when HUB_ENV=production."
             )
+        host = urlsplit(self.base_url).hostname or ""
+        if not self.secure_cookies and host not in LOOPBACK_HOSTS:
+            # Over plain http the session cookie could not be Secure: only a hub that
+            # nobody reaches from another machine (a benchmark, a smoke test) may do that.
+            raise RuntimeError(
+                "HUB_BASE_URL must be an https:// address when HUB_ENV=production "
+                f"(it is {self.base_url!r}); plain http is allowed only on 127.0.0.1 or localhost."
+            )
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @lru_cache

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from pydantic import Field
 from sqlalchemy import Engine, event, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -13,6 +14,23 @@ from starlette.concurrency import run_in_threadpool
 from hub.config import Settings
 
 Row = TypeVar("Row", bound=SQLModel)
+
+# The largest id a row can have (ids are 32-bit integers in the schema): a larger number
+# sent by a form names no row, and the database refuses to compare it (PostgreSQL: integer
+# out of range; SQLite cannot even bind one past 64 bits) rather than finding nothing.
+MAX_ROW_ID = 2**31 - 1
+# A row id a form sends as a number: a larger one is refused as bad input (422).
+RowId = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
+
+
+def row_id(text: str) -> int | None:
+    """The row id a form field names, or None if it names none: ASCII digits only
+    (str.isdigit() also takes "²", which int() refuses), no larger than MAX_ROW_ID."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ROW_ID)):
+        return None
+    number = int(text)
+    return number if number <= MAX_ROW_ID else None
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -27,6 +45,9 @@ def make_engine(settings: Settings) -> Engine:
         # The most recently used connection first: a few warm connections (with their
         # prepared statements) serve most requests and the rest can time out.
         "pool_use_lifo": True,
+        # A statement's parameters (token hashes, e-mail addresses, report text) never go
+        # into an error message, so never into a log.
+        "hide_parameters": True,
     }
     if url.get_backend_name() == "sqlite":
         database = url.database or ""

@@ -7,6 +7,7 @@ import random
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -725,7 +726,7 @@ class _Loader:
     def _count(self, what: str) -> None:
         self.created[what] = self.created.get(what, 0) + 1
 
-    def _record(self, action: str, target: str, **detail: str) -> None:
+    def _record(self, action: str, target: str, **detail: Any) -> None:
         actor = self.actor
         assert actor is not None
         label = f"{actor.name} <{actor.email}>"

@@ -86,7 +86,7 @@ class Action(StrEnum):
     edit_brand = "edit-brand"  # thing: brand id
     create_group = "create-group"
     appoint_coordinator = "appoint-coordinator"
-    read_audit_log = "read-audit-log"
+    read_audit_log = "read-audit-log"  # thing: brand id (that brand's entries) or None (all)
     post_intel = "post-intel"  # thing: group id
     edit_report = "edit-report"  # thing: IntelReport (already visible)
     change_report_status = "change-report-status"  # thing: IntelReport (already visible)
@@ -143,6 +143,13 @@ def _admin_of_brand(actor: Actor, brand_id: Any) -> bool:
 
 def _brand_admin_of_own_brand(actor: Actor, brand_id: Any) -> bool:
     return actor.is_brand_admin and actor.brand_id == brand_id
+
+
+def _audit_reader(actor: Actor, brand_id: Any) -> bool:
+    """The whole log for alliance admins; a brand's entries for its own brand admins."""
+    return actor.is_alliance_admin or (
+        brand_id is not None and _brand_admin_of_own_brand(actor, brand_id)
+    )
 
 
 def _coordinator_of(actor: Actor, group_id: Any) -> bool:
@@ -242,7 +249,7 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.edit_brand: _admin_of_brand,
     Action.create_group: _alliance_admin,
     Action.appoint_coordinator: _alliance_admin,
-    Action.read_audit_log: _alliance_admin,
+    Action.read_audit_log: _audit_reader,
     Action.administer: _any_admin_area,
     Action.post_intel: _member_or_coordinator_of,
     Action.edit_report: _author_of,

@@ -5,11 +5,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub import audit, outage
 from hub.auth import sessions
 from hub.db import end_read, open_session
-from hub.errors import DomainError, NotSignedIn
+from hub.errors import DomainError, Invalid, NotSignedIn
 from hub.web import CSRF_FIELD, CSRF_HEADER
 
 # Everything needs a signed-in person except these paths (and the mounted static files).
@@ -76,6 +78,51 @@ async def check_csrf(request: Request) -> None:
             sent = value if isinstance(value, str) else None
     if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
         raise CsrfFailed()
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """A request whose address, query or form holds a NUL character is refused before any
+    route reads it: nobody types one, and PostgreSQL cannot take one in text, so a search or
+    a save would fail as a crash. (File contents may hold any byte; file names are cleaned
+    where they are kept.)"""
+    sent = [
+        request.scope["path"],  # percent-decoded, as the route's path parameters are
+        *(part for pair in request.query_params.multi_items() for part in pair),
+    ]
+    content_type = request.headers.get("content-type", "")
+    is_form = content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+    if request.method in UNSAFE_METHODS and is_form:
+        for name, value in (await request.form()).multi_items():
+            sent += [name, value] if isinstance(value, str) else [name]
+    if any("\x00" in text for text in sent):
+        raise Invalid(
+            "What was sent held an invisible NUL character, so nothing was done. Remove it "
+            "(it can come with text pasted from another program) and try again."
+        )
+
+
+async def audit_refusal(request: Request, error: Exception) -> None:
+    """Record a refused action (403) in the audit log, in its own transaction: the request's
+    own work was rolled back with the error. Never fails the refusal itself."""
+    actor = getattr(request.state, "actor", None)
+    target = f"{request.method} {request.url.path}"
+
+    def write() -> None:
+        with open_session(request) as session:
+            audit.record(
+                session,
+                actor.audit_id if actor is not None else None,
+                actor.label if actor is not None else "(not signed in)",
+                "access.denied",
+                target,
+                reason=type(error).__name__,
+            )
+            session.commit()
+
+    try:
+        await run_in_threadpool(write)
+    except outage.ERRORS as failure:
+        outage.note(failure, request.method, request.url.path)
 
 
 class SecurityHeaders:

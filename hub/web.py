@@ -2,19 +2,30 @@
 
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments import render_block
 from markupsafe import Markup
+from pydantic import BeforeValidator
 
 from hub import ROOT, policy
 from hub.events.times import span_text, to_local
 from hub.members.models import ROLE_LABELS
+
+
+def _blank_is_none(value: object) -> object:
+    """A filter form sends an empty date field as "since=": no filter, not an error."""
+    return None if value == "" else value
+
+
+# A day from a filter form's query string; empty means none.
+OptionalDay = Annotated[date | None, Query(), BeforeValidator(_blank_is_none)]
+
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"

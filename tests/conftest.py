@@ -111,10 +111,10 @@ def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
     return app
 
 
-def session_cookie(data: dict[str, object]) -> str:
+def session_cookie(data: dict[str, object], secret: str = TEST_SECRET) -> str:
     """The cookie Starlette's SessionMiddleware would have set for `data`."""
     payload = base64.b64encode(json.dumps(data).encode())
-    return TimestampSigner(TEST_SECRET).sign(payload).decode()
+    return TimestampSigner(secret).sign(payload).decode()
 
 
 @pytest.fixture

@@ -13,11 +13,15 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from hub.auth.sessions import load_actor
 from hub.config import Environment, Settings
 from hub.db import make_engine, upgrade_database
 from hub.demo import load_demo_data
+from hub.groups.models import GroupMembership
+from hub.members.models import Brand, Person, Role
+from hub.policy import Actor
 
 LIVE_SECRET = "live-test-secret-key-long-enough-to-pass-the-checks"
 
@@ -34,9 +38,28 @@ class LiveHub:
     settings: Settings
     engine: Engine
     log_path: Path
+    pid: int  # uvicorn's: with --workers, the supervisor of the worker processes
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def actor_in_a_group(self, session: Session, role: Role) -> Actor:
+        """The first active demo person of `role` whose brand is in a working group."""
+        row = session.exec(
+            select(Person, Brand)
+            .join(Brand, col(Brand.id) == Person.brand_id)
+            .where(
+                Person.role == role,
+                col(Person.is_active).is_(True),
+                col(Brand.is_active).is_(True),
+                col(Brand.id).in_(select(GroupMembership.brand_id)),
+            )
+            .order_by(col(Person.id))
+        ).first()
+        assert row is not None, f"the demo data has no {role} in a working group"
+        actor = load_actor(session, *row)
+        assert actor.group_ids, f"{actor.email} is in no working group"
+        return actor
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -55,7 +78,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) ->
 
 @contextmanager
 def live_hub(
-    tmp_dir: Path, database_url: str, extra_env: dict[str, str] | None = None
+    tmp_dir: Path, database_url: str, extra_env: dict[str, str] | None = None, workers: int = 1
 ) -> Iterator[LiveHub]:
     """Migrate, load the demo data, and serve the hub on a free loopback port."""
     port = free_port()
@@ -93,6 +116,8 @@ def live_hub(
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--workers",
+                str(workers),
             ],
             env=env,
             stdout=log,
@@ -100,7 +125,7 @@ def live_hub(
         )
     try:
         wait_until_up(f"{base_url}/healthz", process, log_path)
-        yield LiveHub(base_url, settings, engine, log_path)
+        yield LiveHub(base_url, settings, engine, log_path, process.pid)
     finally:
         process.terminate()
         try:

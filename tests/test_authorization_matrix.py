@@ -119,6 +119,8 @@ MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
         (SIGN_IN, 403,     403,     403,     403,     403,     DONE),
     ("GET", "/admin/audit"):
         (SIGN_IN, 403,     403,     403,     403,     403,     200),
+    ("GET", "/brands/{slug}/audit"):
+        (SIGN_IN, 403,     200,     404,     403,     404,     200),
     ("GET", "/brands/{slug}/sso"):
         (SIGN_IN, 403,     200,     404,     403,     404,     200),
     ("POST", "/brands/{slug}/sso"):

@@ -1,17 +1,23 @@
 """Guards every page shares: CSRF, security headers, cookies, error pages, redirects,
 and the settings production refuses."""
 
+import base64
+import json
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from hub.app import create_app
 from hub.auth import sessions
+from hub.auth.models import WebSession
+from hub.clock import utcnow
 from hub.config import DEFAULT_SECRET_KEY, Environment, Settings
 from hub.members.models import Person
 from tests.conftest import TEST_CSRF, ClientAs, World, session_cookie
@@ -121,9 +127,44 @@ def test_session_cookie_is_secure_behind_https(settings: Settings, engine: Engin
     """With an https base URL the cookie is Secure and HSTS is sent."""
     https = settings.model_copy(update={"base_url": "https://hub.example"})
     response = TestClient(create_app(https, engine)).get("/login")
-    attributes = {part.strip().lower() for part in response.headers["set-cookie"].split(";")}
+    cookie = response.headers["set-cookie"]
+    attributes = {part.strip().lower() for part in cookie.split(";")}
     assert "secure" in attributes
+    # __Host-: the browser keeps it only if Secure, for this host alone, on every path.
+    assert cookie.startswith("__Host-hub_session=")
+    assert "path=/" in attributes and not any(a.startswith("domain=") for a in attributes)
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize("lapsed", ["idle", "expired", "revoked"])
+def test_a_lapsed_session_signs_nobody_in(
+    client_as: ClientAs, world: World, db: Session, settings: Settings, lapsed: str
+) -> None:
+    """A session idle longer than HUB_SESSION_IDLE_HOURS, past its absolute end, or revoked
+    opens nothing: the browser is sent to sign in, and the dead session id is dropped."""
+    browser = client_as(world.member_a)
+    assert browser.get("/").status_code == 200
+    row = db.exec(select(WebSession).where(WebSession.person_id == world.member_a.id)).one()
+    now = utcnow()
+    if lapsed == "idle":
+        row.last_seen_at = now - timedelta(hours=settings.session_idle_hours, seconds=1)
+    elif lapsed == "expired":
+        row.expires_at = now - timedelta(seconds=1)
+    else:
+        row.revoked_at = now
+    db.add(row)
+    db.commit()
+    answer = browser.get("/intel/search?q=x")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login")
+    assert "sid" not in _session_of(answer)
+
+
+def _session_of(response: Response) -> dict[str, object]:
+    """The session data a response's Set-Cookie carries."""
+    value = response.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    payload = value.split(".")[0]
+    return dict(json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4))))
 
 
 @pytest.mark.parametrize("signed_in", [False, True])
@@ -236,10 +277,36 @@ def test_production_refuses_the_development_identity_provider() -> None:
 def test_production_with_good_settings_starts(engine: Engine, settings: Settings) -> None:
     """A production configuration with a real key and no development provider starts."""
     production = settings.model_copy(
-        update={"env": Environment.production, "secret_key": "x" * 40, "dev_idp": False}
+        update={
+            "env": Environment.production,
+            "secret_key": "x" * 40,
+            "dev_idp": False,
+            "base_url": "https://hub.example",
+        }
     )
     app = create_app(production, engine)
     assert TestClient(app).get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "refused"),
+    [
+        ("http://hub.example", True),
+        ("http://127.0.0.1:8000", False),
+        ("https://hub.example", False),
+    ],
+)
+def test_production_refuses_plain_http_except_on_loopback(base_url: str, refused: bool) -> None:
+    """Over plain http the session cookie cannot be Secure: production refuses it, except
+    for a hub only this machine reaches (benchmarks, smoke tests)."""
+    settings = Settings(
+        env=Environment.production, secret_key="x" * 40, dev_idp=False, base_url=base_url
+    )
+    if refused:
+        with pytest.raises(RuntimeError, match="must be an https:// address"):
+            settings.check()
+    else:
+        settings.check()
 
 
 def test_login_comes_back_to_the_page_with_its_query(client: TestClient) -> None:

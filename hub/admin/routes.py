@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from hub import audit
-from hub.db import SessionDep
+from hub.db import RowId, SessionDep
 from hub.deps import require
 from hub.errors import InvalidForm
 from hub.groups import service as groups
@@ -17,7 +17,6 @@ from hub.policy import Action, Actor
 from hub.web import after_change, flash, redirect, render
 
 router = APIRouter(prefix="/admin")
-AUDIT_PAGE_SIZE = 50
 
 Admin = Annotated[Actor, require(Action.administer)]
 
@@ -70,7 +69,7 @@ def create_brand(
     domains: Annotated[str, Form()] = "",
     website: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
-    group_ids: Annotated[list[int] | None, Form()] = None,
+    group_ids: Annotated[list[RowId] | None, Form()] = None,
 ) -> Response:
     try:
         brand = members.create_brand(
@@ -208,23 +207,4 @@ def _coordinators_changed(
             "values": {},
         },
         block="coordinators",
-    )
-
-
-@router.get("/audit")
-def audit_log(
-    request: Request, session: SessionDep, actor: Admin, before: int | None = None
-) -> Response:
-    entries = audit.page(session, AUDIT_PAGE_SIZE + 1, before)
-    more = len(entries) > AUDIT_PAGE_SIZE
-    entries = entries[:AUDIT_PAGE_SIZE]
-    return render(
-        request,
-        "admin/audit.html",
-        {
-            "entries": entries,
-            "next_before": entries[-1].id if more and entries else None,
-            "total": audit.count(session),
-        },
-        block="entries",
     )

@@ -1,6 +1,6 @@
-"""Who is calling the API: the bearer token, its scope, and its rate limit."""
+"""Who is calling the API: the bearer token, its scope, and the rate limits (per token and
+per client address)."""
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,8 +11,6 @@ from hub.api import tokens
 from hub.api.problems import ApiProblem
 from hub.config import Settings
 from hub.db import open_session
-
-WINDOW = timedelta(minutes=1)
 
 # auto_error=False: a missing header is answered by our own problem+json 401.
 bearer = HTTPBearer(
@@ -35,6 +33,12 @@ def current_caller(
         )
     settings: Settings = request.app.state.settings
     with open_session(request) as session:
+        # Counted before the token is looked up, so unknown tokens count too.
+        by_address = ratelimit.check(
+            request, session, ratelimit.api_ip_limit(settings, ratelimit.client_ip(request))
+        )
+        if by_address is not None:
+            raise _rate_limited(by_address)
         caller = tokens.caller_for(session, credentials.credentials)
         if caller is None:
             raise ApiProblem(
@@ -43,20 +47,19 @@ def current_caller(
                 "unauthenticated",
                 CHALLENGE,
             )
-        allowed = ratelimit.hit(
-            session, f"api:{caller.token_id}", settings.api_requests_per_minute, WINDOW
+        by_token = ratelimit.check(
+            request, session, ratelimit.api_token_limit(settings, caller.token_id)
         )
-    if not allowed:
-        wait = ratelimit.seconds_left(WINDOW)
-        raise ApiProblem(
-            429,
-            f"This token made more than {settings.api_requests_per_minute} calls this minute; "
-            f"try again in {wait} seconds.",
-            "rate-limited",
-            {"Retry-After": str(wait)},
-        )
+    if by_token is not None:
+        raise _rate_limited(by_token)
     request.state.actor = caller.actor
     return caller
+
+
+def _rate_limited(refusal: ratelimit.Refusal) -> ApiProblem:
+    return ApiProblem(
+        429, refusal.message, "rate-limited", {"Retry-After": str(refusal.retry_after)}
+    )
 
 
 CurrentCaller = Annotated[tokens.Caller, Depends(current_caller)]

@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
+from hub import outage
 from hub.errors import DomainError, InvalidForm
+from hub.security import audit_refusal
 
 log = logging.getLogger("hub.api")
 
@@ -70,6 +72,16 @@ MEANINGS: dict[int, tuple[str, dict[str, Any]]] = {
     422: ("Some of what was sent is not valid; `errors` names each field.", {}),
     429: (
         "Too many calls with this token this minute.",
+        {
+            "Retry-After": {
+                "description": "Seconds to wait before calling again.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    ),
+    503: (
+        "The hub cannot reach its database at the moment; call again later.",
         {
             "Retry-After": {
                 "description": "Seconds to wait before calling again.",
@@ -169,6 +181,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, error: ApiProblem) -> Response:
+        if error.status == 403:
+            await audit_refusal(request, error)
         return problem(error.status, error.detail, error.kind, headers=error.headers)
 
     @app.exception_handler(InvalidForm)
@@ -177,6 +191,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
+        if error.status_code == 403:
+            await audit_refusal(request, error)
         errors = {error.field: error.message} if error.field else None
         return problem(error.status_code, error.message, errors=errors)
 
@@ -203,7 +219,16 @@ def install(app: FastAPI) -> None:
             errors.setdefault(_field_path(tuple(item.get("loc", ()))), str(item.get("msg", "")))
         return problem(422, "Some of what was sent is not valid.", "invalid", errors=errors)
 
+    async def database_unavailable(request: Request, error: Exception) -> Response:
+        outage.note(error, request.method, request.url.path)
+        return problem(
+            503, outage.MESSAGE, "unavailable", headers={"Retry-After": str(outage.RETRY_AFTER_S)}
+        )
+
+    for unavailable in outage.ERRORS:
+        app.add_exception_handler(unavailable, database_unavailable)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, error: Exception) -> Response:
-        log.exception("unhandled API error on %s %s", request.method, request.url.path)
+        log.exception("unhandled API error on %s %r", request.method, request.url.path)
         return problem(500, "The error has been logged; nothing was saved. Try again later.")

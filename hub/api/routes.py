@@ -27,7 +27,7 @@ from hub.testbuys import campaigns
 from hub.testbuys.models import CampaignStatus
 
 # Every operation may answer these two.
-router = APIRouter(responses=responses(401, 429))
+router = APIRouter(responses=responses(401, 429, 503))
 
 # Ids are PostgreSQL integers; a larger (or non-positive) one names nothing: a 404.
 MAX_ID = 2**31 - 1

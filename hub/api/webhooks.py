@@ -289,8 +289,13 @@ def report_created(session: Session, report: IntelReport) -> int:
 
 def correlation_found(session: Session, report: IntelReport, earlier: IntelReport) -> int:
     """Queue `correlation.found` for the brand of an earlier report that a new report of
-    another brand matches, if that brand may read the new report."""
-    if earlier.brand_id == report.brand_id or not _brand_sees(session, earlier.brand_id, report):
+    another brand matches, if that brand may read both: the event names the earlier one
+    too, and a brand's tools never read a TLP:RED or a hidden report, even their own
+    people's."""
+    if earlier.brand_id == report.brand_id or not (
+        _brand_sees(session, earlier.brand_id, report)
+        and _brand_sees(session, earlier.brand_id, earlier)
+    ):
         return 0
     hooks = _subscribed(session, WebhookEvent.correlation, {earlier.brand_id})
     data = {

@@ -106,12 +106,21 @@ def _check_form(
     issuer_problem = issuer_address_problem(settings, form.issuer)
     if issuer_problem:
         check.fail("issuer", issuer_problem)
+    elif len(form.issuer) > 500:
+        check.fail("issuer", "An issuer URL has at most 500 characters.")
     if not form.client_id.strip():
         check.fail("client_id", "Enter the client id the provider gave you.")
+    elif len(form.client_id.strip()) > 255:
+        check.fail("client_id", "A client id has at most 255 characters: check what was pasted.")
     if provider is None and not form.client_secret.strip():
         check.fail("client_secret", "Enter the client secret the provider gave you.")
+    elif len(form.client_secret.strip().encode()) > 500:
+        # Sealed, a secret's bytes grow by half and must fit in its 1,000 characters.
+        check.fail("client_secret", "A client secret has at most 500 characters.")
     if bool(form.admin_claim.strip()) != bool(form.admin_value.strip()):
         check.fail("admin_claim", "Give both the claim name and the value, or neither.")
+    elif len(form.admin_claim.strip()) > 100 or len(form.admin_value.strip()) > 200:
+        check.fail("admin_claim", "Keep the claim name under 100 characters, its value under 200.")
     domains = _normalise_domains(form.domains)
     if not domains:
         check.fail("domains", "Choose at least one e-mail domain whose people use this provider.")

@@ -2,7 +2,6 @@
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import httpx2
@@ -81,27 +80,12 @@ async def login_start(
     settings: Settings = request.app.state.settings
     next_url = safe_next(next)
     address = service.normalise_email(email)
-    window = timedelta(minutes=settings.login_attempt_window_minutes)
-
-    def within_limits(session: Session) -> bool:
-        # Both counters always count, so one cannot be drained through the other.
-        by_ip = ratelimit.hit(
-            session, f"login-ip:{_client_ip(request)}", settings.login_attempts_per_ip, window
-        )
-        by_email = ratelimit.hit(
-            session, f"login-email:{address}", settings.login_attempts_per_email, window
-        )
-        return by_ip and by_email
-
-    if not await in_db(request, within_limits):
-        response = _login_page(
-            request,
-            email,
-            f"Too many sign-in attempts. Wait {settings.login_attempt_window_minutes} minutes "
-            "and try again.",
-            next_url,
-        )
+    limits = ratelimit.login_limits(settings, _client_ip(request), address)
+    too_many = await in_db(request, lambda session: ratelimit.check(request, session, *limits))
+    if too_many is not None:
+        response = _login_page(request, email, too_many.message, next_url)
         response.status_code = 429
+        response.headers["Retry-After"] = str(too_many.retry_after)
         return response
     try:
         brand, provider = await in_db(
@@ -214,6 +198,10 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
         token_value, person = await in_db(request, finish)
     except service.LoginRefused as refusal:
         return _login_page(request, email, refusal.message, next_url)
+    earlier = request.session.get("sid")
+    if isinstance(earlier, str):
+        # Signing in again in this browser ends the session it had, on the server too.
+        await in_db(request, lambda session: _end(session, earlier))
     # A fresh session id and CSRF token at login: nothing from before sign-in carries over.
     request.session.clear()
     request.session["sid"] = token_value
@@ -221,6 +209,11 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
         {"kind": "success", "message": f"Signed in as {person.email} through {provider.name}."}
     ]
     return RedirectResponse(next_url, status_code=303)
+
+
+def _end(session: Session, token: str) -> None:
+    sessions.end(session, token)
+    session.commit()
 
 
 async def _verified_claims(request: Request, provider: IdentityProvider) -> dict[str, Any]:
@@ -347,8 +340,7 @@ def logout(request: Request) -> Response:
     token = request.session.get("sid")
     if isinstance(token, str):
         with open_session(request) as session:
-            sessions.end(session, token)
-            session.commit()
+            _end(session, token)
     request.session.clear()
     request.session["flash"] = [{"kind": "success", "message": "You are signed out."}]
     return RedirectResponse("/login", status_code=303)

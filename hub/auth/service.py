@@ -169,7 +169,19 @@ def log_attempt(
     person_id: int | None = None,
     test_only: bool = False,
 ) -> None:
-    """Add a line to the brand's sign-in log; an empty refusal means it worked."""
+    """Add a line to the brand's sign-in log, and to the audit log; an empty refusal means
+    it worked."""
+    audit.record(
+        session,
+        person_id,
+        email or "(no address)",
+        ("auth.test_sign_in" if test_only else "auth.signed_in")
+        if not refusal
+        else ("auth.test_sign_in_refused" if test_only else "auth.sign_in_refused"),
+        f"idp:{provider_id}" if provider_id else "",
+        brand_id=brand_id or None,
+        **({"reason": refusal[:500]} if refusal else {}),
+    )
     session.add(
         LoginEvent(
             brand_id=brand_id,

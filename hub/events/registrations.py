@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 from hub import audit
 from hub.clock import as_utc, utcnow
 from hub.config import Settings
-from hub.db import lock_row
+from hub.db import lock_row, row_id
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.events import notices
 from hub.events.models import (
@@ -279,7 +279,8 @@ def hand_over(
     mine = active_of(session, event.id or 0, actor.person_id)
     if mine is None or mine.state != RegistrationState.confirmed:
         raise Conflict("Only a confirmed seat can be handed over.")
-    colleague = session.get(Person, int(colleague_id)) if colleague_id.strip().isdigit() else None
+    chosen = row_id(colleague_id)
+    colleague = session.get(Person, chosen) if chosen is not None else None
     check = FormCheck()
     if colleague is None or colleague.brand_id != actor.brand_id or not colleague.is_active:
         check.fail("colleague", "Choose a colleague from your brand.")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
+from hub import audit
 from hub.clock import utcnow
 from hub.db import SessionDep
 from hub.deps import CurrentActor
@@ -392,6 +393,8 @@ def attendees_csv(event_id: int, session: SessionDep, actor: CurrentActor) -> Re
     event = schedule.get_visible(session, actor, event_id)
     ensure(actor, Action.manage_event, registrations.view_of(event))
     text = registrations.to_csv(registrations.attendees(session, event))
+    audit.by(session, actor, "export.attendees_csv", f"event:{event.id}")
+    session.commit()
     return Response(
         text,
         media_type="text/csv; charset=utf-8",

@@ -126,11 +126,18 @@ class CheckedEvent:
         return values
 
 
+def _in_calendar(day: date) -> bool:
+    """Far enough from the ends of the calendar (years 1 and 9999) that moving the day to
+    UTC from any zone, or on to the next day, stays inside it."""
+    return 2 <= day.year <= 9998
+
+
 def _day(value: str) -> date | None:
     try:
-        return datetime.strptime(value.strip(), DATE_FORMAT).date()
+        day = datetime.strptime(value.strip(), DATE_FORMAT).date()
     except ValueError:
         return None
+    return day if _in_calendar(day) else None
 
 
 def _clock(value: str) -> time | None:
@@ -144,6 +151,8 @@ def _local_moment(value: str, zone_name: str) -> datetime | None:
     try:
         moment = datetime.strptime(value.strip()[:16], LOCAL_FORMAT)
     except ValueError:
+        return None
+    if not _in_calendar(moment.date()):
         return None
     return from_local(moment.date(), moment.time(), zone_name)
 

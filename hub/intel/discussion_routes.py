@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from hub.db import SessionDep
+from hub.db import RowId, SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.intel import discussion, service
@@ -35,7 +35,7 @@ def comment(
     session: SessionDep,
     actor: CurrentActor,
     body: Annotated[str, Form()] = "",
-    parent_id: Annotated[int | None, Form()] = None,
+    parent_id: Annotated[RowId | None, Form()] = None,
 ) -> Response:
     report = service.get_visible(session, actor, report_id)
     try:

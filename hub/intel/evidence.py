@@ -1,12 +1,17 @@
 """Evidence files: checked by their content, stored once by SHA-256, served only to
 people who may read the report they belong to."""
 
+import errno
 import hashlib
 import io
+import logging
+import re
+import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from fastapi.responses import FileResponse
 from PIL import Image, UnidentifiedImageError
@@ -17,6 +22,8 @@ from hub.config import Settings
 from hub.errors import InvalidForm, NotFound
 from hub.intel.models import Evidence, IntelReport
 from hub.policy import Actor, visible_intel
+
+log = logging.getLogger("hub")
 
 THUMBNAIL_SIZE = (480, 480)
 # Pillow refuses images above this many pixels (decompression bombs); 40 megapixels
@@ -40,6 +47,23 @@ class Checked:
     height: int | None
 
 
+def clean_filename(name: str) -> str:
+    """The name an uploaded file is kept and shown under: its last path part (a Windows
+    path too), without control or invisible formatting characters (NUL, line breaks,
+    right-to-left overrides that dress "gpj.exe" as "exe.jpg"), at most 255 characters
+    with its extension kept; "evidence" when nothing is left of it."""
+    last = re.split(r"[\\/]", name)[-1]
+    kept = "".join(c for c in last if unicodedata.category(c) not in ("Cc", "Cf")).strip()
+    if not kept.strip(". "):
+        return "evidence"
+    if len(kept) <= 255:
+        return kept
+    stem, dot, extension = kept.rpartition(".")
+    if dot and stem and len(extension) <= 16:
+        return f"{stem[: 254 - len(extension)]}.{extension}"
+    return kept[:255]
+
+
 def sniff(data: bytes) -> str | None:
     """The type the bytes really are, whatever the name or the browser claims."""
     if data.startswith(b"\xff\xd8\xff"):
@@ -55,7 +79,7 @@ def sniff(data: bytes) -> str | None:
 
 def check(settings: Settings, upload: Upload) -> Checked:
     """Return what the file is, or raise a message naming the file and the reason."""
-    name = upload.filename or "(unnamed file)"
+    name = clean_filename(upload.filename) if upload.filename else "(unnamed file)"
     limit = settings.max_upload_mb * 1024 * 1024
 
     def refuse(reason: str) -> InvalidForm:
@@ -89,10 +113,17 @@ def _image_size(
                 if image.width * image.height > MAX_PIXELS:
                     raise refuse("the picture has too many pixels.")
                 image.verify()
-                return image.width, image.height
+                size = image.width, image.height
+            # verify() reads the structure but decodes no pixel: decode them as the
+            # thumbnail will, so a picture cut short is refused here, not a crash on storing.
+            with Image.open(io.BytesIO(data)) as image:
+                image.thumbnail(THUMBNAIL_SIZE)
+                image.load()  # a picture smaller than a thumbnail is not decoded by it
+            return size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise refuse("the picture is too large to open safely.") from error
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+    # ValueError: a text chunk or colour profile inflating past Pillow's limit.
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise refuse("the picture is damaged and cannot be read.") from error
 
 
@@ -117,19 +148,53 @@ def stored_path(settings: Settings, sha256: str, thumbnail: bool = False) -> Pat
     return Path(settings.upload_dir) / sha256[:2] / f"{sha256}{suffix}"
 
 
+class StoreFull(InvalidForm):
+    """The disk under the evidence store is full: nothing of the form is saved, and the form
+    comes back with what was typed."""
+
+    status_code = 507
+
+    def __init__(self) -> None:
+        super().__init__(
+            {
+                "evidence": "The hub has no room left to store files, so nothing was saved. "
+                "Your text is still here: try again later, or send it without the files. "
+                "The alliance's secretariat has been alerted."
+            }
+        )
+
+
 def store(settings: Settings, checked: Checked) -> None:
+    """Keep the original (and a thumbnail of a picture), each written whole or not at all."""
     path = stored_path(settings, checked.sha256)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        temporary = path.with_suffix(".part")
-        temporary.write_bytes(checked.upload.data)
-        temporary.replace(path)  # atomic: a reader never sees half a file
-    if checked.content_type in KINDS:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _write_whole(path, lambda out: out.write(checked.upload.data))
         thumb = stored_path(settings, checked.sha256, thumbnail=True)
-        if not thumb.exists():
+        if checked.content_type in KINDS and not thumb.exists():
             with Image.open(io.BytesIO(checked.upload.data)) as image:
                 image.thumbnail(THUMBNAIL_SIZE)
-                image.convert("RGB").save(thumb, "JPEG", quality=82)
+                small = image.convert("RGB")
+            _write_whole(thumb, lambda out: small.save(out, "JPEG", quality=82))
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        log.error("the evidence store at %s is full: %s", settings.upload_dir, error)
+        raise StoreFull() from error
+
+
+def _write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write next to `path`, then rename: a reader never sees half a file, and a failed
+    write (a full disk) leaves nothing behind."""
+    temporary = path.with_name(path.name + ".part")
+    try:
+        with temporary.open("wb") as out:
+            write(out)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def check_all(settings: Settings, uploads: list[Upload]) -> list[Checked]:
@@ -148,7 +213,7 @@ def attach(
         evidence = Evidence(
             report_id=report.id or 0,
             sha256=checked.sha256,
-            filename=Path(checked.upload.filename).name[:255] or "evidence",
+            filename=clean_filename(checked.upload.filename),
             content_type=checked.content_type,
             size=len(checked.upload.data),
             width=checked.width,
@@ -164,7 +229,9 @@ def attach(
             actor.label,
             "intel.evidence_added",
             f"report:{report.id}",
-            files=[(e.filename, e.sha256) for e in added],
+            # By content only: a file's name is the report's words, and the log is read
+            # by alliance and brand admins who may not read the report.
+            files=[e.sha256 for e in added],
         )
     return added
 

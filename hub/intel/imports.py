@@ -20,7 +20,7 @@ from hub.api import webhooks
 from hub.clock import utcnow
 from hub.errors import FormCheck, NotFound
 from hub.groups.models import WorkingGroup
-from hub.intel import correlation, search_index
+from hub.intel import correlation, evidence, search_index
 from hub.intel.import_files import Entry, Unreadable, read_csv, read_stix
 from hub.intel.models import GroupFollow, ImportJob, ImportState, Indicator, IntelReport, Tlp
 from hub.intel.service import ReportForm, check_form, report_fields
@@ -55,7 +55,7 @@ def start(
     """Check the upload as a whole and queue the job; `run` does the rest."""
     ensure(actor, Action.post_intel, group.id)
     check = FormCheck()
-    name = filename.strip().rsplit("/", 1)[-1][:200]
+    name = evidence.clean_filename(filename)[:200] if filename.strip() else ""
     file_format = _format_of(name, data)
     if not data:
         check.fail("file", "Choose a CSV or STIX file to import.")
@@ -125,7 +125,7 @@ class Plan:
 def run(session_factory: SessionFactory, job_id: int, actor: Actor) -> None:
     """Check and save a queued job; never raises (the outcome is on the job)."""
     try:
-        plan = _check_all(session_factory, job_id)
+        plan = _check_all(session_factory, job_id, actor)
         if plan is not None:
             _save(session_factory, job_id, actor, plan)
     except Exception:
@@ -155,7 +155,7 @@ def _entries(job: ImportJob) -> Iterator[Entry]:
     return FORMATS[job.format](job.content.encode(), job.tlp)
 
 
-def _check_all(session_factory: SessionFactory, job_id: int) -> Plan | None:
+def _check_all(session_factory: SessionFactory, job_id: int, actor: Actor) -> Plan | None:
     """Check every entry, committing the progress as it goes (the checks only read)."""
     with session_factory() as session:
         job = session.get(ImportJob, job_id)
@@ -175,7 +175,7 @@ def _check_all(session_factory: SessionFactory, job_id: int) -> Plan | None:
             )
             return None
         record(state=ImportState.checking, total=len(entries))
-        known = _known_indicators(session, job)
+        known = _known_indicators(session, job, actor)
         plan = Plan()
         for number, entry in enumerate(entries, start=1):
             _plan_entry(session, entry, known, plan)
@@ -201,7 +201,10 @@ def _check_all(session_factory: SessionFactory, job_id: int) -> Plan | None:
 Known = dict[tuple[str, str], int]
 
 
-def _known_indicators(session: Session, job: ImportJob) -> Known:
+def _known_indicators(session: Session, job: ImportJob, actor: Actor) -> Known:
+    """The indicators of the brand's reports on the board that the importer may read: a
+    row is never added to a report they may not read (a brand-mate's TLP:RED, a hidden
+    one), which would also tell them it exists."""
     rows = session.exec(
         select(Indicator.kind, Indicator.normalised, Indicator.report_id)
         .join(IntelReport, col(IntelReport.id) == Indicator.report_id)
@@ -209,6 +212,7 @@ def _known_indicators(session: Session, job: ImportJob) -> Known:
             IntelReport.group_id == job.group_id,
             IntelReport.brand_id == job.brand_id,
             col(IntelReport.merged_into_id).is_(None),
+            visible_intel(actor),
         )
         .order_by(col(Indicator.report_id))
     )

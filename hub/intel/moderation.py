@@ -19,7 +19,8 @@ def _tell_author(session: Session, report: IntelReport, text: str) -> None:
             kind="intel.moderated",
             report_id=report.id,
             group_id=report.group_id,
-            text=text,
+            # A notification is one line (500 characters at most); the report holds the rest.
+            text=text if len(text) <= 500 else text[:499] + "…",
         )
     )
 

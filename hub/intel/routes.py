@@ -1,17 +1,16 @@
 """Pages of the intelligence boards: a group's board, posting, a report, editing it."""
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BeforeValidator
 from sqlmodel import col, select
 
+from hub import audit, ratelimit
 from hub.clock import utcnow
 from hub.config import Settings
-from hub.db import SessionDep
+from hub.db import RowId, SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.events import schedule as event_schedule
@@ -41,7 +40,7 @@ from hub.intel.models import (
 )
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, can, ensure
-from hub.web import flash, redirect, render
+from hub.web import OptionalDay, flash, redirect, render
 
 router = APIRouter()
 BLANK_INDICATOR_ROWS = 3
@@ -58,14 +57,6 @@ LABELS = {
 
 Text = Annotated[str, Form()]
 TextList = Annotated[list[str] | None, Form()]
-
-
-def _blank_is_none(value: object) -> object:
-    """The filter form sends an empty date field as "since=": no filter, not an error."""
-    return None if value == "" else value
-
-
-OptionalDay = Annotated[date | None, Query(), BeforeValidator(_blank_is_none)]
 
 
 def board_filters(
@@ -129,6 +120,7 @@ def _form_page(
     form: service.ReportForm,
     errors: dict[str, str] | None = None,
     report: IntelReport | None = None,
+    status_code: int = 422,
 ) -> Response:
     rows = list(form.indicators) + [("", "")] * BLANK_INDICATOR_ROWS
     return render(
@@ -142,7 +134,7 @@ def _form_page(
             "report": report,
             **LABELS,
         },
-        status_code=422 if errors else 200,
+        status_code=status_code if errors else 200,
     )
 
 
@@ -216,6 +208,8 @@ def board_csv(
     group = groups.get_group(session, slug)
     ids = service.matching_ids(session, actor, group.id, filters, exports.EXPORT_LIMIT)
     reports = exports.visible_reports(session, actor, ids)
+    audit.by(session, actor, "export.board_csv", f"group:{slug}", reports=len(reports))
+    session.commit()
     settings: Settings = request.app.state.settings
     return _download(
         exports.to_csv(session, reports, settings.base_url), "text/csv", f"{slug}-board.csv"
@@ -232,6 +226,8 @@ def board_stix(
     group = groups.get_group(session, slug)
     ids = service.matching_ids(session, actor, group.id, filters, exports.EXPORT_LIMIT)
     reports = exports.visible_reports(session, actor, ids)
+    audit.by(session, actor, "export.board_stix", f"group:{slug}", reports=len(reports))
+    session.commit()
     return _download(
         exports.to_stix(session, reports), "application/stix+json", f"{slug}-board.stix.json"
     )
@@ -261,6 +257,11 @@ def post_report(
 ) -> Response:
     group = groups.get_group(session, slug)
     settings: Settings = request.app.state.settings
+    refusal = too_many_files(request, session, actor, evidence_files)
+    if refusal is not None:
+        response = _form_page(request, group, form, {"evidence": refusal.message}, status_code=429)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     try:
         files = evidence.check_all(settings, read_uploads(settings, evidence_files))
     except InvalidForm as bad_file:
@@ -269,9 +270,20 @@ def post_report(
     try:
         report = service.create_report(session, actor, group, form, settings, files)
     except InvalidForm as invalid:
-        return _form_page(request, group, form, invalid.errors)
+        return _form_page(request, group, form, invalid.errors, status_code=invalid.status_code)
     flash(request, f"Your report was posted to {group.name}.")
     return redirect(request, f"/intel/{report.id}")
+
+
+def too_many_files(
+    request: Request, session: SessionDep, actor: Actor, files: list[UploadFile] | None
+) -> ratelimit.Refusal | None:
+    """Count the chosen files against the person's hourly limit, before reading them."""
+    chosen = sum(1 for file in files or [] if file.filename)
+    if not chosen:
+        return None
+    limit = ratelimit.evidence_limit(request.app.state.settings, actor.person_id)
+    return ratelimit.check(request, session, limit, amount=chosen, count_refused=False)
 
 
 def read_uploads(settings: Settings, files: list[UploadFile] | None) -> list[evidence.Upload]:
@@ -291,6 +303,7 @@ def report_page_response(
     report: IntelReport | int,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    status_code: int = 422,
 ) -> Response:
     """The report page (also re-shown with a form's errors): eight statements in all,
     however much discussion and correlation the report has."""
@@ -335,7 +348,7 @@ def report_page_response(
             "merged_into": _kept_report(session, actor, report),
             **LABELS,
         },
-        status_code=422 if errors else 200,
+        status_code=status_code if errors else 200,
     )
 
 
@@ -355,6 +368,9 @@ def search_page(
     group: str = "",
 ) -> Response:
     """Search every board the reader can see, with the boards' filters."""
+    settings: Settings = request.app.state.settings
+    ip = ratelimit.client_ip(request)
+    ratelimit.enforce(request, session, *ratelimit.search_limits(settings, ip, actor.person_id))
     chosen = groups.get_group(session, group) if group else None
     hits = search.search(session, actor, q, filters, chosen.id if chosen else None)
     return render(
@@ -385,6 +401,8 @@ def search_csv(
     chosen = groups.get_group(session, group) if group else None
     hits = search.search(session, actor, q, filters, chosen.id if chosen else None)
     reports = exports.visible_reports(session, actor, [h.report.id or 0 for h in hits])
+    audit.by(session, actor, "export.search_csv", "", query=q[:200], reports=len(reports))
+    session.commit()
     settings: Settings = request.app.state.settings
     return _download(exports.to_csv(session, reports, settings.base_url), "text/csv", "search.csv")
 
@@ -483,6 +501,13 @@ def add_evidence(
     report = service.get_visible(session, actor, report_id)
     ensure(actor, Action.add_evidence, report)
     settings: Settings = request.app.state.settings
+    refusal = too_many_files(request, session, actor, evidence_files)
+    if refusal is not None:
+        response = report_page_response(
+            request, session, actor, report, {"evidence": refusal.message}, status_code=429
+        )
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     try:
         files = evidence.check_all(settings, read_uploads(settings, evidence_files))
     except InvalidForm as bad_file:
@@ -491,7 +516,12 @@ def add_evidence(
         return report_page_response(
             request, session, actor, report, {"evidence": "Choose at least one file."}
         )
-    evidence.attach(session, settings, actor, report, files)
+    try:
+        evidence.attach(session, settings, actor, report, files)
+    except evidence.StoreFull as full:
+        return report_page_response(
+            request, session, actor, report, full.errors, status_code=full.status_code
+        )
     session.commit()
     flash(request, f"{len(files)} file{'s' if len(files) != 1 else ''} added.")
     return redirect(request, f"/intel/{report.id}#evidence")
@@ -501,6 +531,9 @@ def _file_response(
     request: Request, session: SessionDep, actor: Actor, evidence_id: int, thumbnail: bool
 ) -> Response:
     item = evidence.get_visible(session, actor, evidence_id)
+    if not thumbnail:  # the original leaves the hub; a thumbnail is part of a page
+        audit.by(session, actor, "evidence.downloaded", f"evidence:{item.id}", file=item.filename)
+        session.commit()
     settings: Settings = request.app.state.settings
     return evidence.file_response(
         settings, item.sha256, item.content_type, item.filename, thumbnail
@@ -524,6 +557,8 @@ def evidence_thumbnail(
 @router.get("/intel/{report_id}/export.stix.json")
 def report_stix(report_id: int, session: SessionDep, actor: CurrentActor) -> Response:
     report = service.get_visible(session, actor, report_id)
+    audit.by(session, actor, "export.report_stix", f"report:{report.id}")
+    session.commit()
     return _download(
         exports.to_stix(session, [report]), "application/stix+json", f"report-{report.id}.stix.json"
     )
@@ -590,7 +625,7 @@ def merge(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
-    into: Annotated[int, Form()] = 0,
+    into: Annotated[RowId, Form()] = 0,
 ) -> Response:
     report = service.get_visible(session, actor, report_id)
     target = moderation.merge(session, actor, report, into)

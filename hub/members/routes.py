@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from hub.db import SessionDep
+from hub.db import RowId, SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.groups import service as groups
@@ -177,7 +177,7 @@ def request_join(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
-    group_id: Annotated[int, Form()] = 0,
+    group_id: Annotated[RowId, Form()] = 0,
     message: Annotated[str, Form()] = "",
 ) -> Response:
     brand = service.get_brand(session, slug)

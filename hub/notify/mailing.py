@@ -10,16 +10,19 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from hub.auth.sessions import load_actor
 from hub.config import Settings
 from hub.events.times import to_local
 from hub.groups.models import WorkingGroup
-from hub.intel.models import TLP_LABELS, IntelReport, Tlp
-from hub.members.models import Person
+from hub.intel.models import TLP_LABELS, Indicator, IntelReport, Tlp
+from hub.members.models import Brand, Person
 from hub.notify.models import Notification
 from hub.notify.outbox import queue_mail
 from hub.notify.topics import Delivery, choices, topic_of
+from hub.policy import visible_intel
 
 BATCH = 500
 MAX_PAGES = 40  # a run reads at most this many pages; the next run, seconds later, goes on
@@ -37,8 +40,41 @@ def _restricted(report: IntelReport | None) -> str:
     return TLP_LABELS[report.tlp] if report is not None and report.tlp in RESTRICTED else ""
 
 
-def _line(settings: Settings, item: Notification, report: IntelReport | None) -> str:
+# Built once, as hub.intel.correlation does: an alias made per call costs more.
+_OWN = aliased(Indicator, name="own_indicator")
+_LINKED = aliased(Indicator, name="linked_indicator")
+
+
+def _marking(session: Session, item: Notification, report: IntelReport | None) -> str:
+    """The marking that keeps the item's words out of e-mail, or "". Some notices name a
+    second report beside the one they link to, whose marking counts as well: a merge
+    notice the report kept, a match notice the reader's own report sharing an indicator."""
     marking = _restricted(report)
+    if marking or report is None:
+        return marking
+    if item.kind == "intel.moderated" and report.merged_into_id is not None:
+        return _restricted(session.get(IntelReport, report.merged_into_id))
+    if item.kind != "intel.match":
+        return ""
+    own = session.exec(
+        select(IntelReport)
+        .join(_OWN, col(_OWN.report_id) == IntelReport.id)
+        .join(
+            _LINKED,
+            (col(_LINKED.kind) == _OWN.kind) & (col(_LINKED.normalised) == _OWN.normalised),
+        )
+        .where(
+            _LINKED.report_id == report.id,
+            IntelReport.author_id == item.person_id,
+            IntelReport.id != report.id,
+            col(IntelReport.tlp).in_(RESTRICTED),
+        )
+        .limit(1)
+    ).first()
+    return _restricted(own)
+
+
+def _line(settings: Settings, item: Notification, marking: str) -> str:
     if marking:
         return f"There is an item marked {marking} for you on the hub.\n{_link(settings, item)}"
     return f"{item.text}\n{_link(settings, item)}"
@@ -74,10 +110,37 @@ def _reports(session: Session, items: list[Notification]) -> dict[int, IntelRepo
     return {report.id or 0: report for report in found}
 
 
+def _unreadable(session: Session, rows: list[tuple[Notification, Person]]) -> set[int]:
+    """The notifications about a report their person may no longer read (hidden by a
+    coordinator, re-marked, or their brand left its group since): their text names the
+    report, so they are settled without a mail."""
+    asked: dict[int, tuple[Person, set[int]]] = {}
+    for item, person in rows:
+        if item.report_id:
+            asked.setdefault(person.id or 0, (person, set()))[1].add(item.report_id)
+    gone: set[tuple[int, int]] = set()
+    for person_id, (person, report_ids) in asked.items():
+        brand = session.get(Brand, person.brand_id)
+        readable: set[int | None] = set()
+        if brand is not None:
+            reader = load_actor(session, person, brand)
+            readable = set(
+                session.exec(
+                    select(IntelReport.id).where(
+                        col(IntelReport.id).in_(sorted(report_ids)), visible_intel(reader)
+                    )
+                )
+            )
+        gone |= {(person_id, report_id) for report_id in report_ids - readable}
+    return {item.id or 0 for item, person in rows if (person.id, item.report_id) in gone}
+
+
 def mail_instant(session: Session, settings: Settings, now: datetime) -> int:
     """Mail each notification whose person wants its topic at once; settle the ones they
-    do not want by e-mail. Digest items wait for `send_digests`."""
+    do not want by e-mail, and the ones about a report they may no longer read. Digest
+    items wait for `send_digests`."""
     rows = list(_unmailed(session, now))
+    unreadable = _unreadable(session, rows)
     reports = _reports(session, [item for item, _ in rows])
     chosen: dict[int, dict[str, str]] = {}
     queued = 0
@@ -85,17 +148,19 @@ def mail_instant(session: Session, settings: Settings, now: datetime) -> int:
         topic = topic_of(item.kind)
         wants = chosen.setdefault(person.id or 0, choices(session, person.id or 0))
         delivery = wants.get(topic.key, Delivery.off) if topic else Delivery.off
+        if item.id in unreadable:
+            delivery = Delivery.off
         if delivery == Delivery.digest and person.is_active:
             continue
         if delivery == Delivery.instant and person.is_active:
             report = reports.get(item.report_id or 0)
-            marking = _restricted(report)
+            marking = _marking(session, item, report)
             subject = f"An item marked {marking} for you" if marking else item.text[:150]
             queue_mail(
                 session,
                 person.email,
                 " ".join(subject.split()),
-                _line(settings, item, report) + "\n",
+                _line(settings, item, marking) + "\n",
                 dedupe_key=f"notification:{item.id}",
             )
             queued += 1
@@ -124,6 +189,14 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> int:
         local = to_local(now, person.time_zone or "UTC")
         if local.hour < DIGEST_HOUR:
             continue
+        unreadable = _unreadable(session, [(item, person) for item in items])
+        for item in items:
+            if item.id in unreadable:
+                item.mailed_at = now
+                session.add(item)
+        items = [item for item in items if item.id not in unreadable]
+        if not items:
+            continue
         body = _digest_body(session, settings, items)
         subject = f"Your Alliance Hub digest: {len(items)} update{'s' if len(items) != 1 else ''}"
         if queue_mail(
@@ -143,7 +216,7 @@ def _digest_body(session: Session, settings: Settings, items: list[Notification]
     for item in items:
         report = reports.get(item.report_id or 0)
         group_id = item.group_id or (report.group_id if report else None)
-        by_group[group_id].append(_line(settings, item, report))
+        by_group[group_id].append(_line(settings, item, _marking(session, item, report)))
     names = {
         group.id: group.name
         for group in session.exec(

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from hub import audit
 from hub.clock import utcnow
+from hub.db import row_id
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.groups.models import WorkingGroup
 from hub.policy import Action, Actor, ensure, visible_campaigns
@@ -181,8 +182,8 @@ def create(session: Session, actor: Actor, form: CampaignForm) -> Campaign:
     """A new campaign, as a draft nobody but its runners sees yet."""
     checked = check_form(session, actor, form)
     copied_from = None
-    if form.copied_from.strip().isdigit():
-        copied_from = get_visible(session, actor, int(form.copied_from)).id
+    if (original := row_id(form.copied_from)) is not None:
+        copied_from = get_visible(session, actor, original).id
     campaign = Campaign(
         group_id=checked.group.id or 0,
         copied_from_id=copied_from,

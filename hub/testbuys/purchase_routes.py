@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from hub import audit
 from hub.config import Settings
 from hub.db import SessionDep
 from hub.deps import CurrentActor
@@ -230,6 +231,11 @@ def _evidence_response(
     request: Request, session: Session, actor: Actor, evidence_id: int, thumbnail: bool
 ) -> Response:
     item = purchases.get_evidence(session, actor, evidence_id)
+    if not thumbnail:  # the original leaves the hub; a thumbnail is part of a page
+        audit.by(
+            session, actor, "evidence.downloaded", f"testbuy-evidence:{item.id}", file=item.filename
+        )
+        session.commit()
     settings: Settings = request.app.state.settings
     return files.file_response(settings, item.sha256, item.content_type, item.filename, thumbnail)
 

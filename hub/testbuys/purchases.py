@@ -4,7 +4,6 @@ verdict, with their costs, evidence files and status history."""
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
@@ -13,6 +12,7 @@ from hub import audit
 from hub.api import webhooks
 from hub.clock import utcnow
 from hub.config import Settings
+from hub.db import row_id
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel import evidence as files
 from hub.members.models import Brand, Person, Role
@@ -121,8 +121,8 @@ def _check(
 ) -> dict[str, object]:
     check = FormCheck()
     signup = None
-    if form.signup.strip().isdigit():
-        signup = session.get(Signup, int(form.signup))
+    if (signup_id := row_id(form.signup)) is not None:
+        signup = session.get(Signup, signup_id)
     if signup is None or signup.campaign_id != campaign.id or signup.granted == 0:
         check.fail("signup", "Choose a brand holding confirmed slots in this campaign.")
     for name, limit in (
@@ -142,7 +142,8 @@ def _check(
         check.fail("seller", "Name the seller or give the listing's address.")
     persona = None
     if form.persona.strip():
-        persona = session.get(Persona, int(form.persona)) if form.persona.isdigit() else None
+        persona_id = row_id(form.persona)
+        persona = session.get(Persona, persona_id) if persona_id is not None else None
         if persona is None or persona.group_id != campaign.group_id:
             check.fail("persona", "Choose one of this group's buyer personas.")
         elif persona.burned_at is not None and (
@@ -408,7 +409,7 @@ def attach(
         row = PurchaseEvidence(
             purchase_id=purchase.id or 0,
             sha256=item.sha256,
-            filename=Path(item.upload.filename).name[:255] or "evidence",
+            filename=files.clean_filename(item.upload.filename),
             content_type=item.content_type,
             size=len(item.upload.data),
             width=item.width,

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from hub.db import SessionDep
+from hub import audit
+from hub.db import SessionDep, row_id
 from hub.deps import CurrentActor
 from hub.errors import Conflict, InvalidForm, NotFound
 from hub.groups import service as groups
@@ -368,9 +369,10 @@ def move(
     reason: Text = "",
 ) -> Response:
     signup, campaign = signups.get_for_runner(session, actor, signup_id)
-    if not to.isdigit():
+    target_id = row_id(to)
+    if target_id is None:
         raise Conflict("Choose the campaign to move the sign-up to.")
-    target = campaigns.get_visible(session, actor, int(to))
+    target = campaigns.get_visible(session, actor, target_id)
     moved = signups.move(session, actor, signup, campaign, target, reason)
     flash(request, f"The sign-up moved to “{target.title}”: {signups.standing(moved)}.")
     return redirect(request, f"/testbuys/{campaign.id}#roster")
@@ -400,6 +402,8 @@ def results_page(
 def results_csv(campaign_id: int, session: SessionDep, actor: CurrentActor) -> Response:
     campaign = campaigns.get_visible(session, actor, campaign_id)
     body = results.to_csv(results.compute(session, actor, campaign), campaign)
+    audit.by(session, actor, "export.campaign_results_csv", f"campaign:{campaign.id}")
+    session.commit()
     return Response(
         body,
         media_type="text/csv",

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from hub import audit
 from hub.clock import as_utc, utcnow
-from hub.db import lock_row
+from hub.db import lock_row, row_id
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.intel.models import IntelReport
 from hub.members.models import Brand, Person, Role
@@ -79,7 +79,7 @@ def _check(
         check.fail("products", "Keep the products under 2,000 characters.")
     if len(form.targets) > 5000:
         check.fail("targets", "Keep the targets under 5,000 characters.")
-    picked = sorted({int(v) for v in form.report_ids or [] if v.strip().isdigit()})
+    picked = sorted({n for n in map(row_id, form.report_ids or []) if n is not None})
     if len(picked) > MAX_TARGET_REPORTS:
         check.fail("report_ids", f"Pick at most {MAX_TARGET_REPORTS} reports.")
     readable = (

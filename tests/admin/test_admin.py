@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from hub import audit
-from hub.admin.routes import AUDIT_PAGE_SIZE
+from hub.admin.audit_routes import PAGE_SIZE as AUDIT_PAGE_SIZE
 from hub.audit import AuditEntry
 from hub.groups.models import Coordinator, GroupMembership, WorkingGroup
 from hub.members.models import Brand, BrandDomain

@@ -4,6 +4,8 @@ These run against a live hub and its development identity provider over real HTT
 the authlib client, discovery, PKCE, the token call and ID token checks all really run.
 """
 
+import base64
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,8 +15,9 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
+from hub.audit import AuditEntry
 from hub.auth.models import WebSession
-from hub.members.models import Person, Role
+from hub.members.models import Brand, Person, Role
 from tests import factories
 from tests.databases import throwaway_database
 from tests.live import LiveHub, live_hub
@@ -38,6 +41,8 @@ class Browser:
 
     def csrf(self, path: str = "/login") -> str:
         page = self.http.get(path)
+        if page.status_code == 303:  # signed in already: /login sends us on
+            page = self.http.get(page.headers["location"])
         match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert match, "the page has no CSRF token"
         return match.group(1)
@@ -242,6 +247,53 @@ def test_login_creates_one_server_side_session(hub: LiveHub, new: NewBrowser) ->
         rows = session.exec(select(WebSession).order_by(col(WebSession.id))).all()
     assert len(rows) == before + 1
     assert len(rows[-1].token_hash) == 64
+
+
+def test_sign_ins_and_refusals_are_audited_without_any_secret(
+    hub: LiveHub, new: NewBrowser
+) -> None:
+    """Both outcomes reach the audit log under the brand, with the address they came from;
+    the code, the state and the session token appear neither there nor in the hub's log."""
+    browser = new()
+    callback = browser.authorize(f"audited.person@{DOMAIN}")
+    answer = parse_qs(urlparse(callback).query)
+    assert browser.http.get(callback).status_code == 303
+    cookie = browser.http.cookies.get("hub_session") or ""
+    token = json.loads(base64.b64decode(cookie.split(".")[0]))["sid"]
+    refused = new().sign_in(f"audited.person@{DOMAIN}", decision="deny")
+    assert refused.status_code == 400
+
+    with hub.session() as session:
+        brand = session.exec(select(Brand).where(Brand.slug == BRAND)).one()
+        entries = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.action).startswith("auth."))
+            .order_by(col(AuditEntry.id).desc())
+        ).all()
+    signed_in, refusal = entries[1], entries[0]
+    assert (signed_in.action, refusal.action) == ("auth.signed_in", "auth.sign_in_refused")
+    assert signed_in.brand_id == refusal.brand_id == brand.id
+    assert signed_in.ip == refusal.ip == "127.0.0.1"
+    assert signed_in.actor_label == f"audited.person@{DOMAIN}"
+    assert "did not sign you in" in refusal.detail
+
+    recorded = Path(hub.log_path).read_text() + "".join(
+        f"{e.actor_label} {e.target} {e.detail}" for e in entries
+    )
+    for secret in (answer["code"][0], answer["state"][0], token):
+        assert secret not in recorded
+
+
+def test_signing_in_again_ends_the_browsers_earlier_session(hub: LiveHub, new: NewBrowser) -> None:
+    browser = new()
+    browser.sign_in(f"second.login@{DOMAIN}")
+    first = browser.http.cookies.get("hub_session") or ""
+    browser.sign_in(f"second.login@{DOMAIN}")
+    assert browser.http.get("/").status_code == 200
+    replay = new().http
+    replay.cookies.set("hub_session", first)
+    answer = replay.get("/")
+    assert answer.status_code == 303 and answer.headers["location"] == "/login"
 
 
 def test_hub_log_has_no_tracebacks(hub: LiveHub) -> None:

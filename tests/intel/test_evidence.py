@@ -3,6 +3,10 @@ with safe headers only to those who may read the report; bad files named and ref
 
 import hashlib
 import io
+import random
+import shutil
+import subprocess
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -308,6 +312,58 @@ def test_bad_file_and_bad_fields_are_reported_together(
     assert response.status_code == 422
     assert "bad.svg: SVG" in response.text
     assert "Give the report a title" in response.text
+
+
+@pytest.fixture
+def small_disk(upload_dir: Path) -> Iterator[Path]:
+    """The evidence store on a 512 KB file system of its own (a tmpfs: needs root, which the
+    test machines have), filled up but for 20 KB."""
+    upload_dir.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(upload_dir)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.strip()}")
+    try:
+        filler = upload_dir / "filler"
+        free = shutil.disk_usage(upload_dir).free
+        filler.write_bytes(bytes(free - 20 * 1024))
+        yield upload_dir
+    finally:
+        subprocess.run(["umount", "-l", str(upload_dir)], check=False)
+
+
+def test_a_full_disk_keeps_the_form_saves_nothing_and_leaves_no_partial_file(
+    world: World, db: Session, client_as: ClientAs, small_disk: Path
+) -> None:
+    noise = Image.frombytes("RGB", (200, 200), random.Random(7).randbytes(200 * 200 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG")  # about 120 KB: random pixels do not compress
+    reports = _report_count(db)
+    browser = client_as(world.member_a)
+
+    response = browser.post(
+        BOARD,
+        data=report_form(title="Kept through a full disk"),
+        files=_files(("n.png", buffer.getvalue())),
+    )
+    assert response.status_code == 507
+    assert "no room left to store files" in response.text
+    assert 'value="Kept through a full disk"' in response.text
+    assert _report_count(db) == reports and _evidence(db) == []
+    assert [path.name for path in _stored_files(small_disk)] == ["filler"]
+
+    (small_disk / "filler").unlink()
+    response = browser.post(
+        BOARD,
+        data=report_form(title="Kept through a full disk"),
+        files=_files(("n.png", buffer.getvalue())),
+    )
+    assert response.status_code == 303
+    [item] = _evidence(db)
+    assert (small_disk / item.sha256[:2] / item.sha256).read_bytes() == buffer.getvalue()
 
 
 def test_a_file_at_the_limit_is_accepted(world: World, db: Session, client_as: ClientAs) -> None:
