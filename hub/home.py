@@ -11,8 +11,7 @@ from hub.events.times import viewer_zone
 from hub.groups import service as groups
 from hub.intel import service as intel
 from hub.intel.models import STATUS_LABELS
-from hub.testbuys import campaigns, signups
-from hub.testbuys.models import CampaignStatus
+from hub.testbuys import campaigns
 from hub.web import render
 
 router = APIRouter()
@@ -34,11 +33,7 @@ def dashboard(request: Request, session: SessionDep, actor: CurrentActor) -> Res
             "statuses": STATUS_LABELS,
             "to_decide": groups.pending_for_coordinator(session, actor),
             "my_pending": my_pending,
-            "campaigns": [
-                line
-                for line in campaigns.listing(session, actor, CampaignStatus.open)
-                if signups.window_is_open(line.campaign)
-            ][:5],
+            "campaigns": campaigns.open_for_sign_up(session, actor, limit=5),
             "events": schedule.listing(session, actor, schedule.Filters(), limit=5),
             "registration_states": REGISTRATION_STATE_LABELS,
             "zone": viewer_zone(request, actor),

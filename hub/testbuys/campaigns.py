@@ -332,6 +332,25 @@ def listing(session: Session, actor: Actor, status: str = "") -> list[CampaignLi
     return _lines(session, actor, query)
 
 
+def open_for_sign_up(session: Session, actor: Actor, limit: int) -> list[CampaignLine]:
+    """The visible campaigns taking sign-ups right now (signups.window_is_open, in SQL),
+    newest first: however many campaigns there are, only `limit` rows are read."""
+    now = utcnow()
+    query = (
+        select(Campaign, WorkingGroup)
+        .join(WorkingGroup, col(WorkingGroup.id) == Campaign.group_id)
+        .where(
+            visible_campaigns(actor),
+            Campaign.status == CampaignStatus.open,
+            col(Campaign.opens_at) <= now,
+            col(Campaign.closes_at) > now,
+        )
+        .order_by(col(Campaign.opens_at).desc(), col(Campaign.id).desc())
+        .limit(limit)
+    )
+    return _lines(session, actor, query)
+
+
 def page(
     session: Session, actor: Actor, status: str, before: int | None, limit: int
 ) -> tuple[list[CampaignLine], int | None]:
