@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+from sqlmodel import col, select
 
 from hub.api import tokens
 from hub.api.models import Scope, TokenKind
 from hub.auth import sessions
 from hub.groups.models import WorkingGroup
+from hub.intel.models import IntelReport
 from hub.members.models import Person, Role
 from tests.conftest import session_cookie
 from tests.live import LIVE_SECRET, LiveHub
@@ -39,7 +41,8 @@ class Answers:
 def keep_calling(
     stop: threading.Event, answers: Answers, call: Callable[[httpx.Client, int], httpx.Response]
 ) -> None:
-    with httpx.Client(timeout=20) as client:
+    # Generous: a request that waits for the database is slow, not lost (a busy CI machine).
+    with httpx.Client(timeout=60) as client:
         number = 0
         while not stop.is_set():
             try:
@@ -99,3 +102,44 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+# Both API limits out of the way: the clients call far more often than a person would.
+UNLIMITED_API = {
+    "HUB_API_REQUESTS_PER_MINUTE": "1000000",
+    "HUB_API_REQUESTS_PER_MINUTE_PER_IP": "1000000",
+}
+
+Call = Callable[[httpx.Client, int], httpx.Response]
+
+
+def report_writer(hub: LiveHub, token: str, slug: str, prefix: str) -> Call:
+    """A brand's tool posting report number N as "<prefix> N" through the API."""
+
+    def post_report(client: httpx.Client, number: int) -> httpx.Response:
+        return client.post(
+            f"{hub.base_url}/api/v1/reports",
+            json={"group": slug, "title": f"{prefix} {number}", "tlp": "green"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    return post_report
+
+
+def dashboard_reader(hub: LiveHub, cookie: str) -> Call:
+    """A member reloading their dashboard."""
+
+    def dashboard(client: httpx.Client, number: int) -> httpx.Response:
+        return client.get(f"{hub.base_url}/", headers={"Cookie": f"hub_session={cookie}"})
+
+    return dashboard
+
+
+def lost_writes(hub: LiveHub, writes: Answers, prefix: str) -> list[str]:
+    """The reports answered 201 that are not in the database."""
+    accepted = {f"{prefix} {n}" for n in writes.accepted(201)}
+    with hub.session() as session:
+        saved = set(
+            session.exec(select(IntelReport.title).where(col(IntelReport.title).startswith(prefix)))
+        )
+    return sorted(accepted - saved)

@@ -16,12 +16,18 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
-from sqlmodel import Session, col, select
-
-from hub.intel.models import IntelReport
 from tests.databases import throwaway_database
-from tests.faults.load import NO_ANSWER, Answers, calling, signed_in, wait_for
+from tests.faults.load import (
+    NO_ANSWER,
+    UNLIMITED_API,
+    Answers,
+    calling,
+    dashboard_reader,
+    lost_writes,
+    report_writer,
+    signed_in,
+    wait_for,
+)
 from tests.live import live_hub
 
 
@@ -34,28 +40,16 @@ def _workers(supervisor: int) -> set[int]:
 
 
 def test_a_killed_worker_is_replaced_and_no_answered_write_is_lost(tmp_path: Path) -> None:
-    limits = {
-        "HUB_API_REQUESTS_PER_MINUTE": "1000000",
-        "HUB_API_REQUESTS_PER_MINUTE_PER_IP": "1000000",
-    }
     with (
         throwaway_database(tmp_path) as url,
-        live_hub(tmp_path, url, limits, workers=2) as hub,
+        live_hub(tmp_path, url, UNLIMITED_API, workers=2) as hub,
     ):
         wait_for(lambda: len(_workers(hub.pid)) == 2, "two workers")
         token, cookie, slug = signed_in(hub)
-        run = secrets.token_hex(4)
+        prefix = f"kill {secrets.token_hex(4)}"
         writes, pages = Answers(), Answers()
-
-        def post_report(client: httpx.Client, number: int) -> httpx.Response:
-            return client.post(
-                f"{hub.base_url}/api/v1/reports",
-                json={"group": slug, "title": f"kill {run} {number}", "tlp": "green"},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-
-        def dashboard(client: httpx.Client, number: int) -> httpx.Response:
-            return client.get(f"{hub.base_url}/", headers={"Cookie": f"hub_session={cookie}"})
+        post_report = report_writer(hub, token, slug, prefix)
+        dashboard = dashboard_reader(hub, cookie)
 
         with calling((writes, post_report), (pages, dashboard)):
             wait_for(lambda: len(writes.accepted(201)) >= 10, "the first writes")
@@ -76,11 +70,4 @@ def test_a_killed_worker_is_replaced_and_no_answered_write_is_lost(tmp_path: Pat
         assert len(writes.got) - len(writes.accepted(201)) <= 1
         assert len(pages.got) - len(pages.accepted(200)) <= 1
 
-        accepted = {f"kill {run} {n}" for n in writes.accepted(201)}
-        with Session(hub.engine) as session:
-            saved = set(
-                session.exec(
-                    select(IntelReport.title).where(col(IntelReport.title).like(f"kill {run} %"))
-                )
-            )
-        assert accepted <= saved, f"answered 201 but not saved: {sorted(accepted - saved)}"
+        assert lost_writes(hub, writes, prefix) == [], "answered 201 but not saved"
