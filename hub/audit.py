@@ -102,6 +102,15 @@ def by(session: Session, actor: Someone, action: str, target: str = "", **detail
     record(session, actor.audit_id, actor.label, action, target, **detail)
 
 
+def taken_out(
+    session: Session, actor: Someone, action: str, target: str = "", **detail: Any
+) -> None:
+    """record() and commit at once, for a read that takes data out of the hub (an export,
+    an original file): its request writes nothing else, so nothing else would commit."""
+    by(session, actor, action, target, **detail)
+    session.commit()
+
+
 @dataclass(frozen=True)
 class AuditFilters:
     text: str = ""  # in who, what, target or details

@@ -38,6 +38,7 @@ def window_start(now: datetime, window: timedelta) -> datetime:
 
 
 def current_window_start(window: timedelta) -> datetime:
+    """The start of the window now, by this module's clock (the one tests set)."""
     return window_start(utcnow(), window)
 
 

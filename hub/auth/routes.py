@@ -69,10 +69,6 @@ def login_form(request: Request, next: str | None = None) -> Response:
     return _login_page(request, next_url=safe_next(next))
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
 @router.post("/login")
 async def login_start(
     request: Request, email: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
@@ -80,7 +76,7 @@ async def login_start(
     settings: Settings = request.app.state.settings
     next_url = safe_next(next)
     address = service.normalise_email(email)
-    limits = ratelimit.login_limits(settings, _client_ip(request), address)
+    limits = ratelimit.login_limits(settings, ratelimit.client_ip(request), address)
     too_many = await in_db(request, lambda session: ratelimit.check(request, session, *limits))
     if too_many is not None:
         response = _login_page(request, email, too_many.message, next_url)
@@ -182,13 +178,13 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
 
     def finish(session: Session) -> tuple[str, Person]:
         assert provider is not None
-        person = service.complete_login(session, provider, claims, _client_ip(request))
+        person = service.complete_login(session, provider, claims, ratelimit.client_ip(request))
         token_value = sessions.start(
             session,
             settings,
             person,
             provider.id,
-            _client_ip(request),
+            ratelimit.client_ip(request),
             request.headers.get("user-agent", ""),
         )
         session.commit()
@@ -267,7 +263,7 @@ async def _refused(
                 provider.id,
                 email,
                 message,
-                _client_ip(request),
+                ratelimit.client_ip(request),
                 test_only=testing,
             )
             session.commit()
@@ -299,7 +295,13 @@ async def _finish_test_sign_in(
             )
         providers.record_test_sign_in(session, actor, brand, fresh, email)
         service.log_attempt(
-            session, brand.id or 0, provider.id, email, "", _client_ip(request), test_only=True
+            session,
+            brand.id or 0,
+            provider.id,
+            email,
+            "",
+            ratelimit.client_ip(request),
+            test_only=True,
         )
         session.commit()
         return email

@@ -393,8 +393,7 @@ def attendees_csv(event_id: int, session: SessionDep, actor: CurrentActor) -> Re
     event = schedule.get_visible(session, actor, event_id)
     ensure(actor, Action.manage_event, registrations.view_of(event))
     text = registrations.to_csv(registrations.attendees(session, event))
-    audit.by(session, actor, "export.attendees_csv", f"event:{event.id}")
-    session.commit()
+    audit.taken_out(session, actor, "export.attendees_csv", f"event:{event.id}")
     return Response(
         text,
         media_type="text/csv; charset=utf-8",

@@ -232,10 +232,10 @@ def _evidence_response(
 ) -> Response:
     item = purchases.get_evidence(session, actor, evidence_id)
     if not thumbnail:  # the original leaves the hub; a thumbnail is part of a page
-        audit.by(
-            session, actor, "evidence.downloaded", f"testbuy-evidence:{item.id}", file=item.filename
+        # The file's hash, not its name: the audit log's readers may not see the purchase.
+        audit.taken_out(
+            session, actor, "evidence.downloaded", f"testbuy-evidence:{item.id}", sha256=item.sha256
         )
-        session.commit()
     settings: Settings = request.app.state.settings
     return files.file_response(settings, item.sha256, item.content_type, item.filename, thumbnail)
 

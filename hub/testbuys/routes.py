@@ -402,8 +402,7 @@ def results_page(
 def results_csv(campaign_id: int, session: SessionDep, actor: CurrentActor) -> Response:
     campaign = campaigns.get_visible(session, actor, campaign_id)
     body = results.to_csv(results.compute(session, actor, campaign), campaign)
-    audit.by(session, actor, "export.campaign_results_csv", f"campaign:{campaign.id}")
-    session.commit()
+    audit.taken_out(session, actor, "export.campaign_results_csv", f"campaign:{campaign.id}")
     return Response(
         body,
         media_type="text/csv",

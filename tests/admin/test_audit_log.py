@@ -4,8 +4,10 @@ it and brand admins their own brand's part, nobody else any of it."""
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
@@ -13,9 +15,11 @@ from sqlmodel import Session, col, select
 from hub import audit
 from hub.audit import AuditEntry
 from hub.clock import utcnow
+from hub.config import Settings
+from hub.intel import evidence
 from hub.intel.models import Tlp
 from tests.conftest import ClientAs, World
-from tests.intel.factories import actor_of, make_report
+from tests.intel.factories import actor_of, make_report, picture, uploads_in
 
 
 def _entries(db: Session, action: str) -> list[AuditEntry]:
@@ -39,11 +43,26 @@ def test_a_refused_action_is_recorded_with_who_and_where(
 
 
 def test_exports_and_original_downloads_are_recorded_thumbnails_are_not(
-    world: World, db: Session, client_as: ClientAs
+    world: World,
+    db: Session,
+    client_as: ClientAs,
+    app: FastAPI,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
-    make_report(db, world.member_a, world.apparel, Tlp.green, title="Exported one")
+    own = uploads_in(app, settings, tmp_path)
+    report = make_report(db, world.member_a, world.apparel, Tlp.green, title="Exported one")
+    files = evidence.check_all(own, [evidence.Upload("seller-photo.png", picture())])
+    [item] = evidence.attach(db, own, actor_of(db, world.member_a), report, files)
     db.commit()
     browser = client_as(world.member_b)
+    assert browser.get(f"/evidence/{item.id}/thumbnail").status_code == 200
+    assert _entries(db, "evidence.downloaded") == []
+    assert browser.get(f"/evidence/{item.id}").status_code == 200
+    [download] = _entries(db, "evidence.downloaded")
+    assert download.target == f"evidence:{item.id}" and item.sha256 in download.detail
+    # Named by its hash: a file's name is for the report's readers, not the log's.
+    assert "seller-photo" not in download.detail
     assert browser.get(f"/groups/{world.apparel.slug}/intel/export.csv").status_code == 200
     assert browser.get(f"/groups/{world.apparel.slug}/intel/export.stix.json").status_code == 200
     [csv] = _entries(db, "export.board_csv")
