@@ -13,6 +13,14 @@ from hub.events.models import (
     Registration,
 )
 from hub.groups.models import Coordinator, GroupMembership, JoinRequest, WorkingGroup
+from hub.impact.models import (
+    GroupNarrative,
+    ImpactReport,
+    Referral,
+    ReferralPurchase,
+    ReferralReport,
+    ReferralUpdate,
+)
 from hub.intel.models import (
     Comment,
     Evidence,
@@ -25,6 +33,7 @@ from hub.intel.models import (
     ReportVersion,
     Sighting,
     StatusChange,
+    Takedown,
 )
 from hub.members.models import Brand, BrandDomain, Person
 from hub.notify.models import Notification
@@ -58,6 +67,13 @@ __all__ = [
     "ReportVersion",
     "Sighting",
     "StatusChange",
+    "Takedown",
+    "GroupNarrative",
+    "ImpactReport",
+    "Referral",
+    "ReferralPurchase",
+    "ReferralReport",
+    "ReferralUpdate",
     "AuditEntry",
     "Brand",
     "BrandDomain",

@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from hub.errors import Forbidden
 from hub.events.models import Audience, Event, EventInvite
+from hub.impact.models import Referral, ReferralPurchase, ReferralReport
 from hub.intel.models import IntelReport, ReportRecipient, Tlp
 from hub.members.models import OrgKind, Role
 from hub.testbuys.models import Campaign, CampaignStatus, Purchase
@@ -102,6 +103,12 @@ class Action(StrEnum):
     administer = "administer"  # the admin area at all
     use_api = "use-api"  # personal API tokens
     manage_brand_api = "manage-brand-api"  # thing: brand id; brand tokens and webhooks
+    refer_case = "refer-case"  # thing: group id; a referral to law enforcement
+    record_outcome = "record-outcome"  # thing: ReferralView (already visible)
+    view_group_impact = "view-group-impact"  # thing: group id; a group's own dashboard
+    write_narrative = "write-narrative"  # thing: group id; its section of an impact report
+    publish_impact = "publish-impact"  # impact reports: publish to every member
+    read_impact_draft = "read-impact-draft"  # an impact report before it is published
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,14 @@ class BrandView:
 @dataclass(frozen=True)
 class PurchaseView:
     """What the rules need to know about a test purchase: whose it is, in which group."""
+
+    group_id: int
+    brand_id: int
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    """What the rules need to know about a referral the actor already sees."""
 
     group_id: int
     brand_id: int
@@ -238,6 +253,38 @@ def _holds_seat_or_organises(actor: Actor, event: Any) -> bool:
     return event.attending or _manages_event(actor, event)
 
 
+def _refers_in(actor: Actor, group_id: Any) -> bool:
+    """Cases go to law enforcement from the group's coordinators, the brand admins of its
+    member brands (they answer for their brand's evidence) and alliance staff."""
+    return (
+        actor.is_alliance_admin
+        or _coordinator_of(actor, group_id)
+        or _brand_admin_in(actor, group_id)
+    )
+
+
+def _outcome_recorder(actor: Actor, referral: Any) -> bool:
+    assert isinstance(referral, ReferralView)
+    return (
+        actor.is_alliance_admin
+        or _coordinator_of(actor, referral.group_id)
+        or (actor.is_brand_admin and actor.brand_id == referral.brand_id)
+    )
+
+
+def _group_insider(actor: Actor, group_id: Any) -> bool:
+    return actor.is_alliance_admin or _member_or_coordinator_of(actor, group_id)
+
+
+def _narrator_of(actor: Actor, group_id: Any) -> bool:
+    return actor.is_alliance_admin or _coordinator_of(actor, group_id)
+
+
+def _drafts_reader(actor: Actor, _thing: Any) -> bool:
+    """Those who write a report's sections read it before it is published."""
+    return actor.is_alliance_admin or actor.is_coordinator
+
+
 RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.view_directory: _signed_in,
     Action.view_brand_people: _fellow_of,
@@ -265,6 +312,12 @@ RULES: dict[Action, Callable[[Actor, Any], bool]] = {
     Action.see_meeting_link: _holds_seat_or_organises,
     Action.use_api: _signed_in,
     Action.manage_brand_api: _brand_admin_of_own_brand,
+    Action.refer_case: _refers_in,
+    Action.record_outcome: _outcome_recorder,
+    Action.view_group_impact: _group_insider,
+    Action.write_narrative: _narrator_of,
+    Action.publish_impact: _alliance_admin,
+    Action.read_impact_draft: _drafts_reader,
 }
 
 
@@ -370,3 +423,62 @@ def visible_events(actor: Actor) -> ColumnElement[bool]:
         and_(col(Event.audience) == Audience.group, _in(Event.group_id, actor.group_ids)),
         and_(col(Event.audience) == Audience.invited, invited),
     )
+
+
+def _unreadable_sources(actor: Actor, referral_id: Any) -> ColumnElement[bool]:
+    """Whether a referral draws on a report or purchase the actor may not read."""
+    report = exists(
+        select(col(ReferralReport.report_id))
+        .join(IntelReport, col(IntelReport.id) == ReferralReport.report_id)
+        .where(col(ReferralReport.referral_id) == referral_id, ~visible_intel(actor))
+    )
+    purchase = exists(
+        select(col(ReferralPurchase.purchase_id))
+        .join(Purchase, col(Purchase.id) == ReferralPurchase.purchase_id)
+        .join(Campaign, col(Campaign.id) == Purchase.campaign_id)
+        .where(col(ReferralPurchase.referral_id) == referral_id, ~visible_purchases(actor))
+    )
+    return or_(report, purchase)
+
+
+def visible_referrals(actor: Actor) -> ColumnElement[bool]:
+    """Rows of Referral the actor may read: those whose every source report and purchase
+    the actor may read, so a referral never shows more than its sources would. Anything
+    else is a 404, on its page, in lists and in the dashboard's rows alike."""
+    return ~_unreadable_sources(actor, Referral.id)
+
+
+def restricted_sources(referral_id: Any) -> ColumnElement[bool]:
+    """Whether a referral draws on a TLP:AMBER+STRICT, TLP:RED or hidden report: then even
+    its numbers count only for those who may read it."""
+    return exists(
+        select(col(ReferralReport.report_id))
+        .join(IntelReport, col(IntelReport.id) == ReferralReport.report_id)
+        .where(
+            col(ReferralReport.referral_id) == referral_id,
+            or_(
+                col(IntelReport.tlp).in_([Tlp.amber_strict, Tlp.red]),
+                col(IntelReport.hidden_reason) != "",
+            ),
+        )
+    )
+
+
+AGGREGATE_MARKINGS = (Tlp.clear, Tlp.green, Tlp.amber)
+
+
+def countable_intel(actor: Actor) -> ColumnElement[bool]:
+    """Reports the impact figures count for the actor: never a hidden one; every report
+    marked TLP:CLEAR, GREEN or AMBER, as a number only (a count reveals nothing of it);
+    AMBER+STRICT and RED ones only if the actor may read them, so their numbers never
+    reach anyone outside their marking."""
+    return and_(
+        col(IntelReport.hidden_reason) == "",
+        or_(col(IntelReport.tlp).in_(AGGREGATE_MARKINGS), visible_intel(actor)),
+    )
+
+
+def countable_referrals(actor: Actor) -> ColumnElement[bool]:
+    """Referrals the impact figures count for the actor: readable ones, and the others
+    when none of their reports is AMBER+STRICT, RED or hidden."""
+    return or_(visible_referrals(actor), ~restricted_sources(Referral.id))

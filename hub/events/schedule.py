@@ -147,7 +147,7 @@ def _clock(value: str) -> time | None:
         return None
 
 
-def _local_moment(value: str, zone_name: str) -> datetime | None:
+def local_moment(value: str, zone_name: str) -> datetime | None:
     try:
         moment = datetime.strptime(value.strip()[:16], LOCAL_FORMAT)
     except ValueError:
@@ -244,7 +244,7 @@ def _moment_or(
     value = getattr(form, name)
     if not value.strip():
         return default
-    moment = _local_moment(value, zone_name)
+    moment = local_moment(value, zone_name)
     if moment is None:
         check.fail(name, "Give a date and time, such as 2026-12-01 09:00.")
         return default

@@ -143,6 +143,7 @@ class IntelReport(SQLModel, table=True):
     __table_args__ = (
         Index("ix_intel_report_group_id_id", "group_id", "id"),
         Index("ix_intel_report_tlp_id", "tlp", "id"),
+        Index("ix_intel_report_created_at", "created_at"),
         # The few pinned reports of a board, found without reading the board.
         Index(
             "ix_intel_report_pinned",
@@ -225,6 +226,31 @@ class StatusChange(SQLModel, table=True):
     by_id: int = Field(foreign_key="person.id")
     at: datetime = Field(default_factory=utcnow)
     note: str = Field(default="", sa_type=String(1000))
+
+
+class TakedownOutcome(StrEnum):
+    pending = "pending"  # the notice is with the marketplace
+    taken_down = "taken_down"
+    not_taken_down = "not_taken_down"  # the notice ended without a removal
+
+
+class Takedown(SQLModel, table=True):
+    """A takedown request: one notice filed about a report's listing, and when (if) the
+    listing came down. The alliance's "handled within 24 hours" is measured per notice,
+    so a relisted listing's second notice is a second request."""
+
+    __tablename__ = "intel_takedown"
+    __table_args__ = (Index("ix_intel_takedown_filed_at", "filed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="intel_report.id", index=True, ondelete="CASCADE")
+    filed_at: datetime
+    filed_by_id: int = Field(foreign_key="person.id")
+    outcome: str = Field(default=TakedownOutcome.pending, sa_type=String(20))
+    ended_at: datetime | None = None
+    ended_by_id: int | None = Field(default=None, foreign_key="person.id")
+    # ended_at - filed_at of a removal, kept so every database sums it alike
+    handling_seconds: int | None = None
 
 
 class Comment(SQLModel, table=True):

@@ -14,6 +14,7 @@ from hub.db import RowId, SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.events import schedule as event_schedule
+from hub.events.times import viewer_zone
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
 from hub.intel import (
@@ -462,9 +463,20 @@ def change_status(
     actor: CurrentActor,
     status: Text = "",
     note: Text = "",
+    happened_at: Text = "",
 ) -> Response:
     report = service.get_visible(session, actor, report_id)
-    service.change_status(session, actor, report, status, note)
+    values = {"status": status, "note": note, "happened_at": happened_at}
+    zone = viewer_zone(request, actor)
+    when = event_schedule.local_moment(happened_at, zone) if happened_at.strip() else None
+    if happened_at.strip() and when is None:
+        errors = {"happened_at": "Give the time as a date and a time, e.g. 2026-03-01 14:30."}
+        return report_page_response(request, session, actor, report, errors, values)
+    try:
+        service.change_status(session, actor, report, status, note, when)
+    except InvalidForm as invalid:
+        session.rollback()
+        return report_page_response(request, session, actor, report_id, invalid.errors, values)
     flash(request, f"Status is now {STATUS_LABELS.get(status, status)}.")
     return redirect(request, f"/intel/{report.id}")
 

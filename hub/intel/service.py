@@ -16,9 +16,9 @@ from sqlmodel import Session, col, func, select
 
 from hub import audit
 from hub.api import webhooks
-from hub.clock import utcnow
+from hub.clock import as_utc, utcnow
 from hub.config import Settings
-from hub.errors import Conflict, FormCheck, Invalid, NotFound
+from hub.errors import Conflict, FormCheck, Invalid, InvalidForm, NotFound
 from hub.groups.models import WorkingGroup
 from hub.intel import correlation, discussion, evidence, search_index
 from hub.intel import indicators as indicator_rules
@@ -41,6 +41,8 @@ from hub.intel.models import (
     SightingKind,
     Status,
     StatusChange,
+    Takedown,
+    TakedownOutcome,
     Tlp,
 )
 from hub.members.models import Brand, Person
@@ -318,8 +320,16 @@ def update_report(
 
 
 def change_status(
-    session: Session, actor: Actor, report: IntelReport, to_status: str, note: str = ""
+    session: Session,
+    actor: Actor,
+    report: IntelReport,
+    to_status: str,
+    note: str = "",
+    happened_at: datetime | None = None,
 ) -> StatusChange:
+    """Move a report along the takedown lifecycle. `happened_at` is when it really
+    happened (a notice filed on a marketplace's portal before the hub heard of it); it
+    may not be in the future nor before the report's previous change."""
     ensure(actor, Action.change_report_status, report)
     if to_status not in NEXT_STATUSES.get(report.status, []):
         now, wanted = (
@@ -327,13 +337,16 @@ def change_status(
             STATUS_LABELS.get(to_status, to_status),
         )
         raise Conflict(f"A report that is '{now}' cannot become '{wanted}'.")
+    at = _when_it_happened(session, report, happened_at)
     change = StatusChange(
         report_id=report.id or 0,
         from_status=report.status,
         to_status=to_status,
         by_id=actor.person_id,
+        at=at,
         note=note.strip()[:1000],
     )
+    _record_takedown(session, actor, report, to_status, at)
     report.status = to_status
     report.updated_at = utcnow()
     session.add(report)
@@ -351,6 +364,66 @@ def change_status(
     )
     session.commit()
     return change
+
+
+EARLIEST_CHANGE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _when_it_happened(
+    session: Session, report: IntelReport, happened_at: datetime | None
+) -> datetime:
+    now = utcnow()
+    if happened_at is None:
+        return now
+    at = as_utc(happened_at).replace(microsecond=0)
+    if at > now:
+        raise InvalidForm({"happened_at": "That time is still to come; give when it happened."})
+    previous = session.exec(
+        select(func.max(StatusChange.at)).where(StatusChange.report_id == report.id)
+    ).one()
+    earliest = as_utc(previous) if previous is not None else EARLIEST_CHANGE
+    if at < earliest:
+        raise InvalidForm(
+            {
+                "happened_at": "That is before the report's previous status change "
+                f"({earliest:%d %b %Y, %H:%M} UTC); give a later time."
+            }
+        )
+    return at
+
+
+def _record_takedown(
+    session: Session, actor: Actor, report: IntelReport, to_status: str, at: datetime
+) -> None:
+    """A notice filed opens a takedown request; the status after it closes the request,
+    as a removal only if the listing came down."""
+    if report.status == Status.notice_filed:
+        pending = session.exec(
+            select(Takedown)
+            .where(
+                Takedown.report_id == report.id,
+                Takedown.outcome == TakedownOutcome.pending,
+            )
+            .order_by(col(Takedown.id).desc())
+        ).first()
+        if pending is not None:
+            removed = to_status == Status.taken_down
+            pending.outcome = (
+                TakedownOutcome.taken_down if removed else TakedownOutcome.not_taken_down
+            )
+            pending.ended_at = at
+            pending.ended_by_id = actor.person_id
+            if removed:
+                pending.handling_seconds = int((at - as_utc(pending.filed_at)).total_seconds())
+            session.add(pending)
+    if to_status == Status.notice_filed:
+        session.add(
+            Takedown(
+                report_id=report.id or 0,
+                filed_at=at,
+                filed_by_id=actor.person_id,
+            )
+        )
 
 
 def get_visible(session: Session, actor: Actor, report_id: int) -> IntelReport:
