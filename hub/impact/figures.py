@@ -1,0 +1,448 @@
+"""Every impact figure, defined once as the rows it counts (hub.impact.sources), so the
+dashboard, its CSV, the annual report and the list behind each number always agree.
+
+A dashboard asks one statement per kind of row: the rows of the period, grouped by bucket
+(quarter or month) and by every breakdown at once; totals and breakdowns are then summed
+here. The list behind a number asks the same conditions again, with the breakdown's value.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import ColumnElement, and_, case, func, literal_column
+from sqlmodel import Session, col
+
+from hub.impact.periods import Period, at_midnight
+from hub.impact.sources import SOURCES, Source
+from hub.policy import Actor
+
+Number = int | Decimal
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    source: str
+    measure: str
+    unit: str = "count"  # count, money, seconds
+    definition: str = ""
+
+
+@dataclass(frozen=True)
+class Share:
+    """A ratio of two figures, e.g. the takedowns handled within 24 hours."""
+
+    key: str
+    label: str
+    numerator: str
+    denominator: str
+    definition: str = ""
+
+
+FIGURES: dict[str, Figure] = {
+    figure.key: figure
+    for figure in (
+        Figure(
+            "reports",
+            "Reports shared",
+            "reports",
+            "reports",
+            definition="Reports posted to a board in the period (hidden ones never count).",
+        ),
+        Figure(
+            "confirmations",
+            "Cross-brand confirmations",
+            "confirmations",
+            "confirmations",
+            definition="“Seen it too” given by a brand other than the report's author's.",
+        ),
+        Figure(
+            "correlations",
+            "Reports matching another brand's",
+            "correlations",
+            "correlations",
+            definition="Reports naming a seller, listing or trace another brand reported before.",
+        ),
+        Figure(
+            "takedown_requests",
+            "Takedown requests",
+            "takedowns",
+            "requests",
+            definition="Notices filed with a marketplace; a relisted listing's notice is another.",
+        ),
+        Figure(
+            "takedowns",
+            "Listings taken down",
+            "takedowns",
+            "removed",
+            definition="Requests that ended with the listing removed.",
+        ),
+        Figure(
+            "takedowns_decided",
+            "Requests due",
+            "takedowns",
+            "decided",
+            definition="Requests that ended, or were filed over 24 hours ago: the share's base.",
+        ),
+        Figure(
+            "within_24h",
+            "Taken down within 24 hours",
+            "takedowns",
+            "within_24h",
+            definition="Requests whose listing came down at most 24 hours after the notice.",
+        ),
+        Figure(
+            "handling_seconds",
+            "Time to take down",
+            "takedowns",
+            "handling_seconds",
+            unit="seconds",
+            definition="Hours from the notice to the removal, over the listings taken down.",
+        ),
+        Figure(
+            "test_buys",
+            "Test purchases with a verdict",
+            "purchases",
+            "test_buys",
+            definition="Test purchases whose verdict was given in the period.",
+        ),
+        Figure(
+            "examined",
+            "Items examined",
+            "purchases",
+            "examined",
+            definition="Test purchases received and judged genuine, counterfeit or grey market.",
+        ),
+        Figure(
+            "counterfeits",
+            "Counterfeits found",
+            "purchases",
+            "counterfeit",
+            definition="Test purchases judged counterfeit.",
+        ),
+        Figure(
+            "referrals",
+            "Referrals to law enforcement",
+            "referrals",
+            "referrals",
+            definition="Cases sent to an agency in the period.",
+        ),
+        Figure(
+            "arrests",
+            "Suspects arrested",
+            "referrals",
+            "arrests",
+            definition="Suspects arrested in the period's referrals, as last recorded.",
+        ),
+        Figure(
+            "facilities",
+            "Facilities closed",
+            "referrals",
+            "facilities",
+            definition="Factories, warehouses and shops closed in the period's referrals.",
+        ),
+        Figure(
+            "goods_seized",
+            "Items seized",
+            "referrals",
+            "goods_seized",
+            definition="Counterfeit items seized in the period's referrals.",
+        ),
+        Figure(
+            "goods_value",
+            "Value of goods seized",
+            "referrals",
+            "goods_value",
+            unit="money",
+            definition="The value the agencies gave, in each currency: never converted.",
+        ),
+        Figure(
+            "brands",
+            "Member brands",
+            "brands",
+            "brands",
+            definition="Brands of the alliance (of the working group) at the end of the period.",
+        ),
+    )
+}
+
+SHARES: dict[str, Share] = {
+    share.key: share
+    for share in (
+        Share(
+            "within_24h_share",
+            "Handled within 24 hours",
+            "within_24h",
+            "takedowns_decided",
+            definition="Takedowns within 24 hours, out of the requests due.",
+        ),
+        Share(
+            "counterfeit_rate",
+            "Counterfeit rate",
+            "counterfeits",
+            "examined",
+            definition="Counterfeits found, out of the items examined.",
+        ),
+    )
+}
+
+BREAKDOWNS = {
+    "bucket": "Period",
+    "group": "Working group",
+    "country": "Country",
+    "marketplace": "Marketplace",
+    "status": "Status",
+    "currency": "Currency",
+}
+
+
+def _bound(source: Source, day: date) -> date | datetime:
+    return day if source.uses_days else at_midnight(day)
+
+
+def _bucket_of(source: Source, period: Period) -> Any:
+    """The bucket number of a row's time: 1.. in the period; 0 before it (for figures
+    that stand at the period's end)."""
+    whens = [(col(source.at) < _bound(source, period.first_day), 0)] if source.cumulative else []
+    buckets = period.buckets()
+    whens += [(col(source.at) < _bound(source, b.end), b.number) for b in buckets[:-1]]
+    return case(*whens, else_=buckets[-1].number)
+
+
+def _conditions(
+    source: Source,
+    actor: Actor,
+    period: Period,
+    group_id: int | None,
+    bucket: int | None = None,
+    only: Mapping[str, Any] | None = None,
+) -> list[ColumnElement[bool]]:
+    """The rows a figure counts: in the period (or bucket), countable for the actor, of
+    the group, with the breakdown's values. A cumulative figure counts every row up to
+    the end of the period (or bucket)."""
+    chosen = period.bucket(bucket) if bucket is not None else None
+    start, end = (chosen.start, chosen.end) if chosen else (period.first_day, period.end_day)
+    conditions = [col(source.at) < _bound(source, end), source.countable(actor)]
+    if not source.cumulative:
+        conditions.append(col(source.at) >= _bound(source, start))
+    if group_id is not None:
+        conditions.append(source.group == group_id)
+    for dim, value in (only or {}).items():
+        conditions.append(source.dims[dim] == value)
+    return conditions
+
+
+@dataclass
+class Cube:
+    """A source's measures for a period, by bucket and by every breakdown."""
+
+    source: Source
+    dims: tuple[str, ...]
+    rows: list[tuple[tuple[Any, ...], dict[str, Number]]] = field(default_factory=list)
+
+    def _matching(
+        self, only: Mapping[str, Any]
+    ) -> Iterable[tuple[tuple[Any, ...], dict[str, Number]]]:
+        where = [(self.dims.index(dim), value) for dim, value in only.items()]
+        for values, measures in self.rows:
+            if all(values[at] == value for at, value in where):
+                yield values, measures
+
+    def total(self, measure: str, **only: Any) -> Number:
+        """The figure for the period (as it stands at its end, for a cumulative one)."""
+        return sum((m[measure] for _, m in self._matching(only)), start=0)
+
+    def by(self, dim: str, measure: str, **only: Any) -> dict[Any, Number]:
+        at = self.dims.index(dim)
+        sums: dict[Any, Number] = defaultdict(int)
+        for values, measures in self._matching(only):
+            sums[values[at]] += measures[measure]
+        return dict(sums)
+
+    def running(self, measure: str, period: Period) -> dict[int, Number]:
+        """A cumulative figure at the end of each bucket."""
+        per_bucket = self.by("bucket", measure)
+        total: Number = per_bucket.get(0, 0)
+        standing = {}
+        for bucket in period.buckets():
+            total += per_bucket.get(bucket.number, 0)
+            standing[bucket.number] = total
+        return standing
+
+
+def cube(
+    session: Session, actor: Actor, source: Source, period: Period, group_id: int | None
+) -> Cube:
+    """One statement: the source's rows of the period grouped by bucket and breakdowns."""
+    dims = ("bucket", *source.dims)
+    labels = [f"d_{dim}" for dim in dims]
+    columns: list[Any] = [_bucket_of(source, period).label(labels[0])]
+    columns += [
+        expr.label(label) for expr, label in zip(source.dims.values(), labels[1:], strict=True)
+    ]
+    names = list(source.measures)
+    for name in names:
+        measure = source.measures[name]
+        value = measure.value if measure.value is not None else 1
+        summed = case((measure.when(), value), else_=0) if measure.when else value
+        columns.append(func.coalesce(func.sum(summed), 0).label(f"m_{name}"))
+    query = (
+        source.select_from(*columns)
+        .where(*_conditions(source, actor, period, group_id))
+        # By the output names: PostgreSQL cannot tell two bound CASE expressions equal.
+        .group_by(*[literal_column(label) for label in labels])
+    )
+    result = Cube(source, dims)
+    for row in session.exec(query).all():
+        values = tuple(row[: len(dims)])
+        measures = {name: _number(row[len(dims) + i]) for i, name in enumerate(names)}
+        result.rows.append((values, measures))
+    return result
+
+
+def _number(value: Any) -> Number:
+    """Sums of money stay Decimal; counts are whole numbers on every database."""
+    return value if isinstance(value, Decimal) else int(value or 0)
+
+
+@dataclass
+class Impact:
+    """Every figure of a period, for one viewer, alliance-wide or for one group."""
+
+    period: Period
+    group_id: int | None
+    cubes: dict[str, Cube]
+
+    def cube_of(self, figure: str) -> Cube:
+        return self.cubes[FIGURES[figure].source]
+
+    def total(self, figure: str, **only: Any) -> Number:
+        return self.cube_of(figure).total(FIGURES[figure].measure, **only)
+
+    def by(self, figure: str, dim: str, **only: Any) -> dict[Any, Number]:
+        return self.cube_of(figure).by(dim, FIGURES[figure].measure, **only)
+
+    def share(self, key: str, **only: Any) -> float | None:
+        share = SHARES[key]
+        whole = self.total(share.denominator, **only)
+        return float(self.total(share.numerator, **only)) / float(whole) if whole else None
+
+    def share_by(self, key: str, dim: str, **only: Any) -> dict[Any, tuple[Number, Number]]:
+        """(part, whole) per value of a breakdown."""
+        share = SHARES[key]
+        parts = self.by(share.numerator, dim, **only)
+        wholes = self.by(share.denominator, dim, **only)
+        return {value: (parts.get(value, 0), whole) for value, whole in wholes.items()}
+
+    def members_by_bucket(self) -> dict[int, Number]:
+        return self.cube_of("brands").running("brands", self.period)
+
+    def joined(self) -> Number:
+        counts = self.by("brands", "bucket")
+        return sum((n for bucket, n in counts.items() if bucket), start=0)
+
+
+def compute(session: Session, actor: Actor, period: Period, group_id: int | None) -> Impact:
+    brands = "group_brands" if group_id is not None else "brands"
+    cubes = {
+        name: cube(session, actor, SOURCES[name], period, group_id)
+        for name in (
+            "reports",
+            "confirmations",
+            "correlations",
+            "takedowns",
+            "purchases",
+            "referrals",
+        )
+    }
+    cubes["brands"] = cube(session, actor, SOURCES[brands], period, group_id)
+    return Impact(period, group_id, cubes)
+
+
+@dataclass
+class Trace:
+    """The rows behind a number that the viewer may open, and how many more it counts."""
+
+    figure: Figure
+    source: Source
+    rows: list[Any]
+    listed: int
+    counted: int
+    listed_value: Number
+    counted_value: Number
+
+    @property
+    def hidden(self) -> int:
+        return self.counted - self.listed
+
+
+TRACE_LIMIT = 500
+
+
+def trace(
+    session: Session,
+    actor: Actor,
+    figure_key: str,
+    period: Period,
+    group_id: int | None,
+    bucket: int | None,
+    only: Mapping[str, Any],
+) -> Trace:
+    figure = FIGURES[figure_key]
+    source = SOURCES["group_brands" if figure.source == "brands" and group_id else figure.source]
+    measure = source.measures[figure.measure]
+    conditions = _conditions(source, actor, period, group_id, bucket, only)
+    if measure.when is not None:
+        conditions.append(measure.when())
+    value = measure.value if measure.value is not None else 1
+    readable = source.readable(actor)
+    totals = session.exec(
+        source.select_from(
+            func.count(),
+            func.coalesce(func.sum(value), 0),
+            func.coalesce(func.sum(case((readable, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((readable, value), else_=0)), 0),
+        ).where(*conditions)
+    ).one()
+    rows = session.exec(
+        source.select_from(
+            source.key.label("key"),
+            source.title.label("title"),
+            *[column.expr.label(f"c{i}") for i, column in enumerate(source.columns)],
+        )
+        .where(and_(*conditions), readable)
+        .order_by(col(source.at).desc(), col(source.key).desc())
+        .limit(TRACE_LIMIT)
+    ).all()
+    return Trace(
+        figure,
+        source,
+        list(rows),
+        listed=int(totals[2]),
+        counted=int(totals[0]),
+        listed_value=_number(totals[3]),
+        counted_value=_number(totals[1]),
+    )
+
+
+def trace_url(
+    figure: str,
+    period: Period,
+    scope: str = "",
+    bucket: int | None = None,
+    **only: Any,
+) -> str:
+    """Where a number links to: the rows behind it."""
+    query = {"figure": figure, **period.query}
+    if scope:
+        query["scope"] = scope
+    if bucket is not None:
+        query["bucket"] = str(bucket)
+    query.update({dim: "" if value is None else str(value) for dim, value in only.items()})
+    return "/impact/rows?" + urlencode({k: v for k, v in query.items() if v != "" or k in only})

@@ -1,0 +1,408 @@
+"""The kinds of rows the impact figures count (reports, confirmations, correlations,
+takedown requests, test purchases, referrals, member brands) and, for each, who may have
+it counted and who may open it.
+
+A figure counts a row when the viewer may read it, or when the row is marked at most
+TLP:AMBER (a number reveals nothing of it); AMBER+STRICT and RED rows, and hidden ones,
+count only for those who may read them (hub.policy.countable_intel). The rows behind a
+number are listed only where the viewer may read them, so a number may say "and 4 more
+from working groups you are not in" but never show one of them.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, literal, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from hub.clock import utcnow
+from hub.groups.models import GroupMembership
+from hub.impact.models import Referral
+from hub.intel.models import (
+    Indicator,
+    IntelReport,
+    Sighting,
+    SightingKind,
+    Takedown,
+    TakedownOutcome,
+)
+from hub.members.models import Brand, OrgKind
+from hub.policy import (
+    AGGREGATE_MARKINGS,
+    Actor,
+    countable_intel,
+    countable_referrals,
+    visible_intel,
+    visible_purchases,
+    visible_referrals,
+)
+from hub.testbuys.models import Campaign, CampaignStatus, Purchase, Verdict
+
+DAY_SECONDS = 24 * 3600
+EXAMINED = (Verdict.genuine, Verdict.counterfeit, Verdict.grey_market)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a figure adds up over a source's rows: the rows matching `when` (all if None),
+    counted, or their `value` summed."""
+
+    when: Callable[[], ColumnElement[bool]] | None = None
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Column:
+    heading: str
+    expr: Any
+    kind: str = "text"  # text, time, day, money, number, group, country, tlp
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    noun: str  # what one row is, for "12 reports you may open"
+    entity: Any
+    at: Any  # the time that puts a row in a period
+    joins: tuple[tuple[Any, Any], ...]
+    group: Any  # the working group a row belongs to
+    dims: dict[str, Any]  # breakdowns: group, country, marketplace, status, currency
+    measures: dict[str, Measure]
+    countable: Callable[[Actor], ColumnElement[bool]]
+    readable: Callable[[Actor], ColumnElement[bool]]
+    title: Any  # a row's title in a list
+    link: str  # "/intel/{}" filled with the row's `key`
+    key: Any  # what its page is found by
+    columns: tuple[Column, ...]
+    where: Callable[[], tuple[ColumnElement[bool], ...]] = field(default=lambda: ())
+    uses_days: bool = False  # `at` is a date, not a time
+    cumulative: bool = False  # a figure as it stands at the period's end (member brands)
+
+    def select_from(self, *columns: Any) -> Any:
+        query = select(*columns).select_from(self.entity)
+        for table, on in self.joins:
+            query = query.join(table, on)
+        return query.where(*self.where())
+
+
+_AUTHOR_BRAND = aliased(Brand, name="author_brand")
+_CONFIRMING_BRAND = aliased(Brand, name="confirming_brand")
+_EARLIER = aliased(IntelReport, name="earlier_report")
+_EARLIER_INDICATOR = aliased(Indicator, name="earlier_indicator")
+
+
+def _matches_earlier_report() -> ColumnElement[bool]:
+    """A report naming a seller, listing or trace that another brand reported before it
+    (and marked at most AMBER: a correlation with a STRICT or RED report is that report's
+    secret)."""
+    return exists(
+        select(col(Indicator.id))
+        .join(
+            _EARLIER_INDICATOR,
+            and_(
+                col(_EARLIER_INDICATOR.kind) == Indicator.kind,
+                col(_EARLIER_INDICATOR.normalised) == Indicator.normalised,
+            ),
+        )
+        .join(_EARLIER, col(_EARLIER.id) == _EARLIER_INDICATOR.report_id)
+        .where(
+            col(Indicator.report_id) == IntelReport.id,
+            col(_EARLIER.brand_id) != IntelReport.brand_id,
+            col(_EARLIER.id) < IntelReport.id,
+            col(_EARLIER.tlp).in_(AGGREGATE_MARKINGS),
+            col(_EARLIER.hidden_reason) == "",
+        )
+    )
+
+
+def _report_columns() -> tuple[Column, ...]:
+    return (
+        Column("Working group", IntelReport.group_id, "group"),
+        Column("Brand", _AUTHOR_BRAND.name),
+        Column("Marketplace", IntelReport.marketplace),
+        Column("Marking", IntelReport.tlp, "tlp"),
+        Column("Posted", IntelReport.created_at, "time"),
+    )
+
+
+REPORTS = Source(
+    name="reports",
+    noun="reports",
+    entity=IntelReport,
+    at=IntelReport.created_at,
+    joins=((_AUTHOR_BRAND, col(_AUTHOR_BRAND.id) == IntelReport.brand_id),),
+    group=IntelReport.group_id,
+    dims={
+        "group": IntelReport.group_id,
+        "country": _AUTHOR_BRAND.country,
+        "marketplace": IntelReport.marketplace,
+    },
+    measures={"reports": Measure()},
+    countable=countable_intel,
+    readable=visible_intel,
+    title=IntelReport.title,
+    link="/intel/{}",
+    key=IntelReport.id,
+    columns=_report_columns(),
+)
+
+CORRELATIONS = Source(
+    name="correlations",
+    noun="reports matching another brand's",
+    entity=IntelReport,
+    at=IntelReport.created_at,
+    joins=((_AUTHOR_BRAND, col(_AUTHOR_BRAND.id) == IntelReport.brand_id),),
+    group=IntelReport.group_id,
+    dims={"group": IntelReport.group_id, "country": _AUTHOR_BRAND.country},
+    measures={"correlations": Measure()},
+    countable=countable_intel,
+    readable=visible_intel,
+    title=IntelReport.title,
+    link="/intel/{}",
+    key=IntelReport.id,
+    columns=_report_columns(),
+    where=lambda: (_matches_earlier_report(),),
+)
+
+CONFIRMATIONS = Source(
+    name="confirmations",
+    noun="confirmations",
+    entity=Sighting,
+    at=Sighting.created_at,
+    joins=(
+        (IntelReport, col(IntelReport.id) == Sighting.report_id),
+        (_CONFIRMING_BRAND, col(_CONFIRMING_BRAND.id) == Sighting.brand_id),
+    ),
+    group=IntelReport.group_id,
+    dims={"group": IntelReport.group_id, "country": _CONFIRMING_BRAND.country},
+    measures={"confirmations": Measure()},
+    countable=countable_intel,
+    readable=visible_intel,
+    title=IntelReport.title,
+    link="/intel/{}",
+    key=IntelReport.id,
+    columns=(
+        Column("Working group", IntelReport.group_id, "group"),
+        Column("Confirmed by", _CONFIRMING_BRAND.name),
+        Column("Confirmed", Sighting.created_at, "time"),
+    ),
+    where=lambda: (
+        col(Sighting.kind) == SightingKind.seen,
+        col(Sighting.brand_id) != IntelReport.brand_id,
+    ),
+)
+
+
+def _decided() -> ColumnElement[bool]:
+    """A request whose 24 hours are over, or that ended sooner: one still with the
+    marketplace and younger than a day is neither in time nor late yet."""
+    return or_(
+        col(Takedown.outcome) != TakedownOutcome.pending,
+        col(Takedown.filed_at) <= utcnow() - timedelta(seconds=DAY_SECONDS),
+    )
+
+
+def _removed() -> ColumnElement[bool]:
+    return col(Takedown.outcome) == TakedownOutcome.taken_down
+
+
+def _within_a_day() -> ColumnElement[bool]:
+    return and_(_removed(), col(Takedown.handling_seconds) <= DAY_SECONDS)
+
+
+TAKEDOWNS = Source(
+    name="takedowns",
+    noun="takedown requests",
+    entity=Takedown,
+    at=Takedown.filed_at,
+    joins=(
+        (IntelReport, col(IntelReport.id) == Takedown.report_id),
+        (_AUTHOR_BRAND, col(_AUTHOR_BRAND.id) == IntelReport.brand_id),
+    ),
+    group=IntelReport.group_id,
+    dims={
+        "group": IntelReport.group_id,
+        "country": _AUTHOR_BRAND.country,
+        "marketplace": IntelReport.marketplace,
+    },
+    measures={
+        "requests": Measure(),
+        "removed": Measure(_removed),
+        "decided": Measure(_decided),
+        "within_24h": Measure(_within_a_day),
+        "handling_seconds": Measure(_removed, Takedown.handling_seconds),
+    },
+    countable=countable_intel,
+    readable=visible_intel,
+    title=IntelReport.title,
+    link="/intel/{}",
+    key=IntelReport.id,
+    columns=(
+        Column("Working group", IntelReport.group_id, "group"),
+        Column("Marketplace", IntelReport.marketplace),
+        Column("Notice filed", Takedown.filed_at, "time"),
+        Column("Outcome", Takedown.outcome, "outcome"),
+        Column("Handled in", Takedown.handling_seconds, "duration"),
+    ),
+)
+
+
+def _countable_purchase(_actor: Actor) -> ColumnElement[bool]:
+    """Other brands see a campaign's counts, never its purchases: every purchase of a
+    published campaign counts for everyone."""
+    return col(Campaign.status) != CampaignStatus.draft
+
+
+def _counterfeit() -> ColumnElement[bool]:
+    return col(Purchase.verdict) == Verdict.counterfeit
+
+
+def _examined() -> ColumnElement[bool]:
+    return col(Purchase.verdict).in_(EXAMINED)
+
+
+_BUYING_BRAND = aliased(Brand, name="buying_brand")
+
+PURCHASES = Source(
+    name="purchases",
+    noun="test purchases",
+    entity=Purchase,
+    at=Purchase.verdict_at,
+    joins=(
+        (Campaign, col(Campaign.id) == Purchase.campaign_id),
+        (_BUYING_BRAND, col(_BUYING_BRAND.id) == Purchase.brand_id),
+    ),
+    group=Campaign.group_id,
+    dims={
+        "group": Campaign.group_id,
+        "country": _BUYING_BRAND.country,
+        "marketplace": Purchase.marketplace,
+    },
+    measures={
+        "test_buys": Measure(),
+        "examined": Measure(_examined),
+        "counterfeit": Measure(_counterfeit),
+    },
+    countable=_countable_purchase,
+    readable=visible_purchases,
+    title=Purchase.product,
+    link="/testbuys/purchases/{}",
+    key=Purchase.id,
+    columns=(
+        Column("Working group", Campaign.group_id, "group"),
+        Column("Campaign", Campaign.title),
+        Column("For", _BUYING_BRAND.name),
+        Column("Marketplace", Purchase.marketplace),
+        Column("Verdict", Purchase.verdict, "verdict"),
+        Column("Verdict given", Purchase.verdict_at, "time"),
+    ),
+    where=lambda: (col(Purchase.verdict) != "", col(Purchase.verdict_at).is_not(None)),
+)
+
+
+REFERRALS = Source(
+    name="referrals",
+    noun="referrals",
+    entity=Referral,
+    at=Referral.sent_on,
+    joins=(),
+    group=Referral.group_id,
+    dims={
+        "group": Referral.group_id,
+        "country": Referral.country,
+        "status": Referral.status,
+        "currency": Referral.goods_currency,
+    },
+    measures={
+        "referrals": Measure(),
+        "arrests": Measure(None, Referral.suspects_arrested),
+        "facilities": Measure(None, Referral.facilities_closed),
+        "goods_seized": Measure(None, Referral.goods_seized),
+        "goods_value": Measure(None, Referral.goods_value),
+    },
+    countable=countable_referrals,
+    readable=visible_referrals,
+    title=Referral.agency,
+    link="/referrals/{}",
+    key=Referral.id,
+    columns=(
+        Column("Working group", Referral.group_id, "group"),
+        Column("Country", Referral.country, "country"),
+        Column("Jurisdiction", Referral.jurisdiction),
+        Column("Sent", Referral.sent_on, "day"),
+        Column("Status", Referral.status, "referral_status"),
+        Column("Arrested", Referral.suspects_arrested, "number"),
+        Column("Facilities closed", Referral.facilities_closed, "number"),
+        Column("Items seized", Referral.goods_seized, "number"),
+        Column("Value", Referral.goods_value, "money"),
+        Column("Currency", Referral.goods_currency),
+    ),
+    uses_days=True,
+)
+
+
+def _anyone(_actor: Actor) -> ColumnElement[bool]:
+    return true()
+
+
+BRANDS = Source(
+    name="brands",
+    noun="member brands",
+    entity=Brand,
+    at=Brand.created_at,
+    joins=(),
+    group=literal(None),
+    dims={"country": Brand.country},
+    measures={"brands": Measure()},
+    countable=_anyone,
+    readable=_anyone,
+    title=Brand.name,
+    link="/brands/{}",
+    key=Brand.slug,
+    columns=(
+        Column("Country", Brand.country, "country"),
+        Column("Joined", Brand.created_at, "time"),
+    ),
+    where=lambda: (col(Brand.kind) == OrgKind.brand,),
+    cumulative=True,
+)
+
+# A working group's member brands, as of when each joined the group.
+GROUP_BRANDS = Source(
+    name="group_brands",
+    noun="member brands",
+    entity=GroupMembership,
+    at=GroupMembership.joined_at,
+    joins=((Brand, col(Brand.id) == GroupMembership.brand_id),),
+    group=GroupMembership.group_id,
+    dims={"group": GroupMembership.group_id, "country": Brand.country},
+    measures={"brands": Measure()},
+    countable=_anyone,
+    readable=_anyone,
+    title=Brand.name,
+    link="/brands/{}",
+    key=Brand.slug,
+    columns=(
+        Column("Country", Brand.country, "country"),
+        Column("Joined the group", GroupMembership.joined_at, "time"),
+    ),
+    where=lambda: (col(Brand.kind) == OrgKind.brand,),
+    cumulative=True,
+)
+
+SOURCES: dict[str, Source] = {
+    source.name: source
+    for source in (
+        REPORTS,
+        CONFIRMATIONS,
+        CORRELATIONS,
+        TAKEDOWNS,
+        PURCHASES,
+        REFERRALS,
+        BRANDS,
+        GROUP_BRANDS,
+    )
+}
