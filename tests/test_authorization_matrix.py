@@ -889,6 +889,7 @@ def _domain_matrices() -> list[DomainMatrix]:
     from tests.api import test_developer_matrix as developers
     from tests.api import test_matrix as api
     from tests.events import test_matrix as events
+    from tests.impact import test_matrix as impact
     from tests.testbuys import test_matrix as buys
 
     return [
@@ -896,6 +897,7 @@ def _domain_matrices() -> list[DomainMatrix]:
         DomainMatrix(events.EVENT_MATRIX, events.FORMS, events.EFFECTS),
         DomainMatrix(developers.DEVELOPER_MATRIX, developers.FORMS, developers.EFFECTS),
         DomainMatrix(api.API_MATRIX, api.BODIES, api.EFFECTS),
+        DomainMatrix(impact.IMPACT_MATRIX, impact.FORMS, impact.EFFECTS),
     ]
 
 

@@ -26,3 +26,8 @@ document.addEventListener("htmx:beforeRequest", (event) => {
     document.cookie = `hub_tz=${zone}; path=/; max-age=31536000; samesite=lax`;
   }
 })();
+
+// "Print or save as PDF" buttons: the browser's own print, with the print stylesheet.
+document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});

@@ -102,3 +102,64 @@ def test_bad_periods_and_figures_are_refused_with_a_message(
         response = client.get(url)
         assert response.status_code == 422, url
         assert "Traceback" not in response.text
+
+
+def _last_year() -> str:
+    return str(utcnow().year - 1)
+
+
+def test_annual_report_is_a_draft_for_writers_until_published(
+    db: Session, world: World, client_as: ClientAs
+) -> None:
+    year = _last_year()
+    member = client_as(world.member_a)
+    coordinator = client_as(world.coordinator)
+    admin = client_as(world.alliance_admin)
+    assert member.get(f"/impact/report?year={year}").status_code == 404
+    draft = coordinator.get(f"/impact/report?year={year}")
+    assert draft.status_code == 200 and "Draft" in draft.text
+    assert 'name="group" value="apparel-t"' in draft.text  # writes its own group's section
+    assert 'name="group" value="toys-t"' not in draft.text
+
+    form = {"year": year, "group": "apparel-t", "body": "A **record** year.", "seen": ""}
+    saved = coordinator.post("/impact/report/narrative", data=form)
+    assert saved.status_code == 303
+    refused = coordinator.post("/impact/report/narrative", data={**form, "group": "toys-t"})
+    assert refused.status_code == 403
+
+    stale = coordinator.post("/impact/report/narrative", data={**form, "body": "Mine, later."})
+    assert stale.status_code == 409
+    assert "Mine, later." in stale.text and "<strong>record</strong>" in stale.text
+
+    assert member.post("/impact/report/publish", data={"year": year}).status_code == 403
+    assert admin.post("/impact/report/publish", data={"year": year}).status_code == 303
+    published = member.get(f"/impact/report?year={year}")
+    assert published.status_code == 200
+    assert "<strong>record</strong>" in published.text and "Published" in published.text
+    frozen = coordinator.post("/impact/report/narrative", data={**form, "seen": "x"})
+    assert frozen.status_code == 409
+
+
+def test_a_running_year_cannot_be_published(world: World, client_as: ClientAs) -> None:
+    year = str(utcnow().year)
+    response = client_as(world.alliance_admin).post("/impact/report/publish", data={"year": year})
+    assert response.status_code == 409
+    assert "not over yet" in response.text
+
+
+def test_status_time_is_checked_and_the_form_kept(
+    db: Session, world: World, client_as: ClientAs
+) -> None:
+    report = make_report(db, world.member_a, world.apparel, Tlp.green)
+    client = client_as(world.member_a)
+    future = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    for when, message in (("yesterday", "Give the time as"), (future, "still to come")):
+        response = client.post(
+            f"/intel/{report.id}/status",
+            data={"status": "notice_filed", "note": "Notice 77", "happened_at": when},
+        )
+        assert response.status_code == 422
+        assert message in response.text and 'value="Notice 77"' in response.text
+    assert (
+        service.get_visible(db, actor_of(db, world.member_a), report.id or 0).status == Status.new
+    )
