@@ -101,6 +101,21 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "intel_indicator": ("id", "report_id", "kind", "value", "normalised"),
     "intel_report_version": ("id", "report_id", "version", "snapshot", "edited_by_id", "edited_at"),
     "intel_status_change": ("id", "report_id", "from_status", "to_status", "by_id", "at", "note"),
+    "intel_takedown": (
+        "id", "report_id", "filed_at", "filed_by_id", "outcome", "ended_at", "ended_by_id",
+        "handling_seconds",
+    ),
+    "impact_referral": (
+        "id", "group_id", "brand_id", "created_by_id", "agency", "jurisdiction", "country",
+        "sent_on", "contact", "reference", "summary", "status", "raid_on", "suspects_arrested",
+        "facilities_closed", "goods_seized", "goods_value", "goods_currency", "version",
+        "created_at", "updated_at",
+    ),
+    "impact_referral_report": ("referral_id", "report_id"),
+    "impact_referral_update": (
+        "id", "referral_id", "by_id", "at", "status", "raid_on", "suspects_arrested",
+        "facilities_closed", "goods_seized", "goods_value", "goods_currency", "note",
+    ),
     "intel_comment": (
         "id", "report_id", "parent_id", "author_id", "body_md", "body_html", "created_at",
     ),
@@ -169,6 +184,18 @@ CONFIDENCES = ("confirmed", "probable", "possible", "doubtful")
 RELIABILITIES = ("A", "B", "B", "C", "C", "D", "F")
 # The takedown lifecycle as the demo follows it; each step is allowed by NEXT_STATUSES.
 STATUS_PATH = ("new", "verified", "notice_filed", "taken_down", "relisted", "closed")
+TAKEDOWN_IN_A_DAY = 0.93  # the share of notices a marketplace answers within 24 hours
+REFERRAL_ROAD = ("sent", "accepted", "raid_done", "prosecuted")
+AGENCIES = (
+    ("Shenzhen Public Security Bureau", "Guangdong", "CN", "CNY"),
+    ("Guangzhou Administration for Market Regulation", "Guangdong", "CN", "CNY"),
+    ("Yiwu Public Security Bureau", "Zhejiang", "CN", "CNY"),
+    ("Putian Public Security Bureau", "Fujian", "CN", "CNY"),
+    ("Hamburg Customs", "Hamburg", "DE", "EUR"),
+    ("Guardia di Finanza", "Campania", "IT", "EUR"),
+    ("Homeland Security Investigations", "California", "US", "USD"),
+    ("Istanbul Police, Financial Crimes", "Istanbul", "TR", "EUR"),
+)
 STATUS_STEP_WEIGHTS = (30, 20, 15, 20, 5, 10)
 KINDS = (
     "shop_name", "store_url", "listing_url", "seller_id", "phone", "email", "handle",
@@ -302,6 +329,8 @@ class Generator:
         # Reports a campaign may target: (created, id) of readable reports, by group.
         self.targetable: dict[int, list[tuple[int, int]]] = {}
         self.max_report_id = 0
+        # Readable reports a referral to law enforcement draws on: (id, group, brand, created).
+        self.referral_sources: list[tuple[int, int, int, int]] = []
         self.sign_ins: list[tuple[int, int, int, str, bool]] = []
 
     # -- plumbing -------------------------------------------------------------------
@@ -576,6 +605,9 @@ class Generator:
         # The hot loop appends to local lists and counts ids locally (written back after).
         ids = self.ids
         status_id = ids.get("intel_status_change", 0)
+        takedown_id = ids.get("intel_takedown", 0)
+        # About one referral to law enforcement per thousand reports (at least 30).
+        referral_rate = min(1.0, max(30, n // 1000) / (n * 0.55))
         indicator_id = ids.get("intel_indicator", 0)
         comment_id = ids.get("intel_comment", 0)
         sighting_id = ids.get("intel_sighting", 0)
@@ -656,8 +688,21 @@ class Generator:
                 )
                 at = created
                 status = "new"
+                notice: tuple[int, int] | None = None  # (filed at, by) of an open notice
                 for step in range(1, steps + 1):
-                    at = min(at + HOUR * (2 + int(rnd() * 240)), now)
+                    if notice is not None:  # the marketplace's answer: most within a day
+                        late = rnd() >= TAKEDOWN_IN_A_DAY
+                        at = min(
+                            at
+                            + (
+                                HOUR * (25 + int(rnd() * 100))
+                                if late
+                                else 600 + int(rnd() * 20 * HOUR)
+                            ),
+                            now,
+                        )
+                    else:
+                        at = min(at + HOUR * (2 + int(rnd() * 240)), now)
                     by = author if rnd() < 0.7 else pick_person(brand_id)
                     status_id += 1
                     t_status.append(
@@ -667,6 +712,35 @@ class Generator:
                         )
                     )  # fmt: skip
                     status = STATUS_PATH[step]
+                    if notice is not None:
+                        takedown_id += 1
+                        add(
+                            "intel_takedown",
+                            (
+                                takedown_id, report_id, when(notice[0]), notice[1], "taken_down",
+                                when(at), by, at - notice[0],
+                            ),
+                        )  # fmt: skip
+                        notice = None
+                    if status == "notice_filed":
+                        notice = (at, by)
+                if notice is not None:
+                    takedown_id += 1
+                    add(
+                        "intel_takedown",
+                        (
+                            takedown_id,
+                            report_id,
+                            when(notice[0]),
+                            notice[1],
+                            "pending",
+                            None,
+                            None,
+                            None,
+                        ),
+                    )
+                if tlp in ("green", "amber") and rnd() < referral_rate:
+                    self.referral_sources.append((report_id, group_id, brand_id, created))
                 updated = at
 
                 # Indicators.
@@ -857,6 +931,7 @@ class Generator:
         ids.update(
             {
                 "intel_status_change": status_id,
+                "intel_takedown": takedown_id,
                 "intel_indicator": indicator_id,
                 "intel_comment": comment_id,
                 "intel_sighting": sighting_id,
@@ -1159,6 +1234,55 @@ class Generator:
                         PURCHASE_ROAD[step], PURCHASE_ROAD[step + 1], "", when(at),
                     ),
                 )  # fmt: skip
+
+    # -- referrals to law enforcement --------------------------------------------------
+
+    def referrals(self) -> None:
+        rng, now, when, add = self.rng, self.now, self.when, self.out.add
+        rnd = rng.random
+        today = datetime.fromtimestamp(now, UTC).date()
+        for report_id, group_id, brand_id, created in self.referral_sources:
+            referral = self.next_id("impact_referral")
+            agency, region, country, currency = rng.choice(AGENCIES)
+            sent = min(created + DAY * (3 + int(rnd() * 40)), now)
+            sent_day = datetime.fromtimestamp(sent, UTC).date()
+            reached = min(int(rnd() * 4), (now - sent) // (30 * DAY))
+            closed = reached == 1 and rnd() < 0.2
+            raid_day = min(sent_day + timedelta(days=20 + int(rnd() * 40)), today)
+            raided = reached >= 2
+            outcome = (
+                int(rnd() * 12) if raided else 0,
+                int(rnd() * 4) if raided else 0,
+                int(rnd() ** 2 * 40_000) if raided else 0,
+                self.loader.money(int(rnd() ** 3 * 2_000_000_000))
+                if raided
+                else self.loader.money(0),
+            )
+            status = "closed_no_action" if closed else REFERRAL_ROAD[reached]
+            by = self.pick_person(brand_id)
+            add(
+                "impact_referral",
+                (
+                    referral, group_id, brand_id, by, agency, region, country,
+                    self.loader.day(sent_day), "", f"REF-{referral:06d}", "", status,
+                    self.loader.day(raid_day) if raided else None, *outcome, currency,
+                    reached + 1, when(sent), when(min(sent + reached * 30 * DAY, now)),
+                ),
+            )  # fmt: skip
+            add("impact_referral_report", (referral, report_id))
+            for step in range(1, reached + 1):
+                final = step == reached
+                add(
+                    "impact_referral_update",
+                    (
+                        self.next_id("impact_referral_update"), referral, by,
+                        when(min(sent + step * 30 * DAY, now)),
+                        status if final else REFERRAL_ROAD[step],
+                        self.loader.day(raid_day) if raided and step >= 2 else None,
+                        *(outcome if final else (0, 0, 0, self.loader.money(0))), currency, "",
+                    ),
+                )  # fmt: skip
+        self.flush()
 
     # -- events -------------------------------------------------------------------------
 
@@ -1497,6 +1621,7 @@ def generate(
             _step(timings, "reports", generator.reports)
             _step(timings, "campaigns", generator.campaigns)
             _step(timings, "events", generator.events)
+            _step(timings, "referrals", generator.referrals)
             generator.check_samples()
             loader.commit()
             loader.finish(generator.max_report_id, generator.progress, timings)

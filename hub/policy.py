@@ -467,18 +467,36 @@ def restricted_sources(referral_id: Any) -> ColumnElement[bool]:
 AGGREGATE_MARKINGS = (Tlp.clear, Tlp.green, Tlp.amber)
 
 
-def countable_intel(actor: Actor) -> ColumnElement[bool]:
-    """Reports the impact figures count for the actor: never a hidden one; every report
-    marked TLP:CLEAR, GREEN or AMBER, as a number only (a count reveals nothing of it);
-    AMBER+STRICT and RED ones only if the actor may read them, so their numbers never
-    reach anyone outside their marking."""
+def intel_counted_for_all() -> ColumnElement[bool]:
+    """Reports every member's impact figures count, as a number only (a count reveals
+    nothing of them): those marked TLP:CLEAR, GREEN or AMBER, unless hidden."""
+    return and_(col(IntelReport.hidden_reason) == "", col(IntelReport.tlp).in_(AGGREGATE_MARKINGS))
+
+
+def intel_counted_for_readers(actor: Actor) -> ColumnElement[bool]:
+    """The AMBER+STRICT and RED reports the actor's figures count besides: those the actor
+    may read, so their numbers never reach anyone outside their marking."""
     return and_(
         col(IntelReport.hidden_reason) == "",
-        or_(col(IntelReport.tlp).in_(AGGREGATE_MARKINGS), visible_intel(actor)),
+        col(IntelReport.tlp).not_in(AGGREGATE_MARKINGS),
+        visible_intel(actor),
     )
 
 
+def countable_intel(actor: Actor) -> ColumnElement[bool]:
+    """Reports the impact figures count for the actor: never a hidden one."""
+    return or_(intel_counted_for_all(), intel_counted_for_readers(actor))
+
+
+def referrals_counted_for_all() -> ColumnElement[bool]:
+    """Referrals every member's figures count: none of their reports is AMBER+STRICT, RED
+    or hidden."""
+    return ~restricted_sources(Referral.id)
+
+
+def referrals_counted_for_readers(actor: Actor) -> ColumnElement[bool]:
+    return and_(restricted_sources(Referral.id), visible_referrals(actor))
+
+
 def countable_referrals(actor: Actor) -> ColumnElement[bool]:
-    """Referrals the impact figures count for the actor: readable ones, and the others
-    when none of their reports is AMBER+STRICT, RED or hidden."""
-    return or_(visible_referrals(actor), ~restricted_sources(Referral.id))
+    return or_(referrals_counted_for_all(), referrals_counted_for_readers(actor))

@@ -6,8 +6,7 @@ A dashboard asks one statement per kind of row: the rows of the period, grouped 
 here. The list behind a number asks the same conditions again, with the breakdown's value.
 """
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal_column
 from sqlmodel import Session, col
 
 from hub.impact.periods import Period, at_midnight
+from hub.impact.snapshot import SharedFigures
 from hub.impact.sources import SOURCES, Source
 from hub.policy import Actor
 
@@ -222,13 +222,16 @@ def _conditions(
     group_id: int | None,
     bucket: int | None = None,
     only: Mapping[str, Any] | None = None,
+    counted: ColumnElement[bool] | None = None,
 ) -> list[ColumnElement[bool]]:
     """The rows a figure counts: in the period (or bucket), countable for the actor, of
     the group, with the breakdown's values. A cumulative figure counts every row up to
     the end of the period (or bucket)."""
     chosen = period.bucket(bucket) if bucket is not None else None
     start, end = (chosen.start, chosen.end) if chosen else (period.first_day, period.end_day)
-    conditions = [col(source.at) < _bound(source, end), source.countable(actor)]
+    if counted is None:
+        counted = source.countable(actor)
+    conditions = [col(source.at) < _bound(source, end), counted]
     if not source.cumulative:
         conditions.append(col(source.at) >= _bound(source, start))
     if group_id is not None:
@@ -245,25 +248,39 @@ class Cube:
     source: Source
     dims: tuple[str, ...]
     rows: list[tuple[tuple[Any, ...], dict[str, Number]]] = field(default_factory=list)
+    _indexes: dict[tuple[str, ...], dict[tuple[Any, ...], dict[str, Number]]] = field(
+        default_factory=dict
+    )
 
-    def _matching(
-        self, only: Mapping[str, Any]
-    ) -> Iterable[tuple[tuple[Any, ...], dict[str, Number]]]:
-        where = [(self.dims.index(dim), value) for dim, value in only.items()]
-        for values, measures in self.rows:
-            if all(values[at] == value for at, value in where):
-                yield values, measures
+    def _index(self, names: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, Number]]:
+        """The measures summed by the values of `names`: built in one pass, then each
+        cell of a page is a lookup (a page asks a few hundred)."""
+        index = self._indexes.get(names)
+        if index is None:
+            positions = [self.dims.index(name) for name in names]
+            index = {}
+            for values, measures in self.rows:
+                key = tuple(values[at] for at in positions)
+                sums = index.setdefault(key, dict.fromkeys(measures, 0))
+                for name, value in measures.items():
+                    sums[name] += value
+            self._indexes[names] = index
+        return index
 
     def total(self, measure: str, **only: Any) -> Number:
         """The figure for the period (as it stands at its end, for a cumulative one)."""
-        return sum((m[measure] for _, m in self._matching(only)), start=0)
+        names = tuple(sorted(only))
+        sums = self._index(names).get(tuple(only[name] for name in names))
+        return sums[measure] if sums else 0
 
     def by(self, dim: str, measure: str, **only: Any) -> dict[Any, Number]:
-        at = self.dims.index(dim)
-        sums: dict[Any, Number] = defaultdict(int)
-        for values, measures in self._matching(only):
-            sums[values[at]] += measures[measure]
-        return dict(sums)
+        names = tuple(sorted(only))
+        wanted = tuple(only[name] for name in names)
+        return {
+            key[-1]: sums[measure]
+            for key, sums in self._index((*names, dim)).items()
+            if key[:-1] == wanted
+        }
 
     def running(self, measure: str, period: Period) -> dict[int, Number]:
         """A cumulative figure at the end of each bucket."""
@@ -277,9 +294,15 @@ class Cube:
 
 
 def cube(
-    session: Session, actor: Actor, source: Source, period: Period, group_id: int | None
+    session: Session,
+    actor: Actor,
+    source: Source,
+    period: Period,
+    group_id: int | None,
+    counted: ColumnElement[bool] | None = None,
 ) -> Cube:
-    """One statement: the source's rows of the period grouped by bucket and breakdowns."""
+    """One statement: the source's rows of the period grouped by bucket and breakdowns;
+    the rows the actor's figures count, or only those `counted` names."""
     dims = ("bucket", *source.dims)
     labels = [f"d_{dim}" for dim in dims]
     columns: list[Any] = [_bucket_of(source, period).label(labels[0])]
@@ -294,7 +317,7 @@ def cube(
         columns.append(func.coalesce(func.sum(summed), 0).label(f"m_{name}"))
     query = (
         source.select_from(*columns)
-        .where(*_conditions(source, actor, period, group_id))
+        .where(*_conditions(source, actor, period, group_id, counted=counted))
         # By the output names: PostgreSQL cannot tell two bound CASE expressions equal.
         .group_by(*[literal_column(label) for label in labels])
     )
@@ -318,6 +341,7 @@ class Impact:
     period: Period
     group_id: int | None
     cubes: dict[str, Cube]
+    as_of: datetime | None = None  # when the shared rows were counted; None: just now
 
     def cube_of(self, figure: str) -> Cube:
         return self.cubes[FIGURES[figure].source]
@@ -348,21 +372,42 @@ class Impact:
         return sum((n for bucket, n in counts.items() if bucket), start=0)
 
 
-def compute(session: Session, actor: Actor, period: Period, group_id: int | None) -> Impact:
-    brands = "group_brands" if group_id is not None else "brands"
-    cubes = {
-        name: cube(session, actor, SOURCES[name], period, group_id)
-        for name in (
-            "reports",
-            "confirmations",
-            "correlations",
-            "takedowns",
-            "purchases",
-            "referrals",
+COUNTED = ("reports", "confirmations", "correlations", "takedowns", "purchases", "referrals")
+
+
+def compute(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    group_id: int | None,
+    shared: SharedFigures | None = None,
+) -> Impact:
+    """Every figure of the period for the actor. With `shared`, the rows every viewer
+    counts come from it (counted again once they are older than it keeps them), and only
+    the actor's own AMBER+STRICT and RED rows are counted here."""
+    names = {name: name for name in COUNTED}
+    names["brands"] = "group_brands" if group_id is not None else "brands"
+    cubes: dict[str, Cube] = {}
+    as_of = None
+    for name, source_name in names.items():
+        source = SOURCES[source_name]
+        if shared is None:
+            cubes[name] = cube(session, actor, source, period, group_id)
+            continue
+        kept = shared.get(
+            (source_name, period, group_id),
+            lambda source=source: (
+                cube(  # type: ignore[misc]
+                    session, actor, source, period, group_id, source.shared()
+                ).rows
+            ),
         )
-    }
-    cubes["brands"] = cube(session, actor, SOURCES[brands], period, group_id)
-    return Impact(period, group_id, cubes)
+        as_of = kept.counted_at if as_of is None else min(as_of, kept.counted_at)
+        rows = list(kept.rows)
+        if source.personal is not None:
+            rows += cube(session, actor, source, period, group_id, source.personal(actor)).rows
+        cubes[name] = Cube(source, ("bucket", *source.dims), rows)
+    return Impact(period, group_id, cubes, as_of)
 
 
 @dataclass

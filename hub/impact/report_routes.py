@@ -37,7 +37,8 @@ def _page(
 ) -> Response:
     state = annual.readable(session, actor, period)
     groups = all_groups(session)
-    dashboard = Dashboard(figures.compute(session, actor, period, None), groups)
+    shared = request.app.state.shared_figures
+    dashboard = Dashboard(figures.compute(session, actor, period, None, shared), groups)
     return render(
         request,
         "impact/report.html",

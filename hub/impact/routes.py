@@ -67,12 +67,13 @@ def scope_of(actor: Actor, groups: dict[int, WorkingGroup], slug: str) -> Workin
 
 
 def dashboard_of(
-    session: Session, actor: Actor, period: Period, slug: str
+    request: Request, session: Session, actor: Actor, period: Period, slug: str
 ) -> tuple[Dashboard, WorkingGroup | None]:
     """The viewer's figures of the period, alliance-wide or for the group `slug`."""
     groups = all_groups(session)
     group = scope_of(actor, groups, slug)
-    impact = figures.compute(session, actor, period, group.id if group else None)
+    shared = request.app.state.shared_figures
+    impact = figures.compute(session, actor, period, group.id if group else None, shared)
     return Dashboard(impact, groups, group.slug if group else ""), group
 
 
@@ -93,7 +94,7 @@ def impact_dashboard(
     scope: Param = "",
 ) -> Response:
     period = period_of(year, quarter)
-    dashboard, group = dashboard_of(session, actor, period, scope)
+    dashboard, group = dashboard_of(request, session, actor, period, scope)
     return render(
         request,
         "impact/dashboard.html",
@@ -121,7 +122,7 @@ def impact_csv(
 ) -> Response:
     """Every figure of the dashboard (or of one chart), as the viewer sees it."""
     period = period_of(year, quarter)
-    dashboard, group = dashboard_of(session, actor, period, scope)
+    dashboard, group = dashboard_of(request, session, actor, period, scope)
     charts = dashboard.charts()
     tiles = dashboard.tiles()
     if chart:

@@ -4,7 +4,7 @@ it counted and who may open it.
 
 A figure counts a row when the viewer may read it, or when the row is marked at most
 TLP:AMBER (a number reveals nothing of it); AMBER+STRICT and RED rows, and hidden ones,
-count only for those who may read them (hub.policy.countable_intel). The rows behind a
+count only for those who may read them (hub.policy.intel_counted_for_readers). The rows behind a
 number are listed only where the viewer may read them, so a number may say "and 4 more
 from working groups you are not in" but never show one of them.
 """
@@ -33,8 +33,10 @@ from hub.members.models import Brand, OrgKind
 from hub.policy import (
     AGGREGATE_MARKINGS,
     Actor,
-    countable_intel,
-    countable_referrals,
+    intel_counted_for_all,
+    intel_counted_for_readers,
+    referrals_counted_for_all,
+    referrals_counted_for_readers,
     visible_intel,
     visible_purchases,
     visible_referrals,
@@ -71,15 +73,22 @@ class Source:
     group: Any  # the working group a row belongs to
     dims: dict[str, Any]  # breakdowns: group, country, marketplace, status, currency
     measures: dict[str, Measure]
-    countable: Callable[[Actor], ColumnElement[bool]]
+    # Rows every viewer's figures count (the same for all, so they may be kept a while),
+    # and the rows only some viewers' figures count besides (always asked afresh).
+    shared: Callable[[], ColumnElement[bool]]
     readable: Callable[[Actor], ColumnElement[bool]]
     title: Any  # a row's title in a list
     link: str  # "/intel/{}" filled with the row's `key`
     key: Any  # what its page is found by
     columns: tuple[Column, ...]
     where: Callable[[], tuple[ColumnElement[bool], ...]] = field(default=lambda: ())
+    personal: Callable[[Actor], ColumnElement[bool]] | None = None
     uses_days: bool = False  # `at` is a date, not a time
     cumulative: bool = False  # a figure as it stands at the period's end (member brands)
+
+    def countable(self, actor: Actor) -> ColumnElement[bool]:
+        shared = self.shared()
+        return or_(shared, self.personal(actor)) if self.personal else shared
 
     def select_from(self, *columns: Any) -> Any:
         query = select(*columns).select_from(self.entity)
@@ -141,7 +150,8 @@ REPORTS = Source(
         "marketplace": IntelReport.marketplace,
     },
     measures={"reports": Measure()},
-    countable=countable_intel,
+    shared=intel_counted_for_all,
+    personal=intel_counted_for_readers,
     readable=visible_intel,
     title=IntelReport.title,
     link="/intel/{}",
@@ -158,7 +168,8 @@ CORRELATIONS = Source(
     group=IntelReport.group_id,
     dims={"group": IntelReport.group_id, "country": _AUTHOR_BRAND.country},
     measures={"correlations": Measure()},
-    countable=countable_intel,
+    shared=intel_counted_for_all,
+    personal=intel_counted_for_readers,
     readable=visible_intel,
     title=IntelReport.title,
     link="/intel/{}",
@@ -179,7 +190,8 @@ CONFIRMATIONS = Source(
     group=IntelReport.group_id,
     dims={"group": IntelReport.group_id, "country": _CONFIRMING_BRAND.country},
     measures={"confirmations": Measure()},
-    countable=countable_intel,
+    shared=intel_counted_for_all,
+    personal=intel_counted_for_readers,
     readable=visible_intel,
     title=IntelReport.title,
     link="/intel/{}",
@@ -235,7 +247,8 @@ TAKEDOWNS = Source(
         "within_24h": Measure(_within_a_day),
         "handling_seconds": Measure(_removed, Takedown.handling_seconds),
     },
-    countable=countable_intel,
+    shared=intel_counted_for_all,
+    personal=intel_counted_for_readers,
     readable=visible_intel,
     title=IntelReport.title,
     link="/intel/{}",
@@ -250,7 +263,7 @@ TAKEDOWNS = Source(
 )
 
 
-def _countable_purchase(_actor: Actor) -> ColumnElement[bool]:
+def _published_campaign() -> ColumnElement[bool]:
     """Other brands see a campaign's counts, never its purchases: every purchase of a
     published campaign counts for everyone."""
     return col(Campaign.status) != CampaignStatus.draft
@@ -286,7 +299,7 @@ PURCHASES = Source(
         "examined": Measure(_examined),
         "counterfeit": Measure(_counterfeit),
     },
-    countable=_countable_purchase,
+    shared=_published_campaign,
     readable=visible_purchases,
     title=Purchase.product,
     link="/testbuys/purchases/{}",
@@ -323,7 +336,8 @@ REFERRALS = Source(
         "goods_seized": Measure(None, Referral.goods_seized),
         "goods_value": Measure(None, Referral.goods_value),
     },
-    countable=countable_referrals,
+    shared=referrals_counted_for_all,
+    personal=referrals_counted_for_readers,
     readable=visible_referrals,
     title=Referral.agency,
     link="/referrals/{}",
@@ -357,7 +371,7 @@ BRANDS = Source(
     group=literal(None),
     dims={"country": Brand.country},
     measures={"brands": Measure()},
-    countable=_anyone,
+    shared=true,
     readable=_anyone,
     title=Brand.name,
     link="/brands/{}",
@@ -380,7 +394,7 @@ GROUP_BRANDS = Source(
     group=GroupMembership.group_id,
     dims={"group": GroupMembership.group_id, "country": Brand.country},
     measures={"brands": Measure()},
-    countable=_anyone,
+    shared=true,
     readable=_anyone,
     title=Brand.name,
     link="/brands/{}",
