@@ -32,6 +32,10 @@ from hub.errors import DomainError, NotSignedIn
 from hub.events.routes import router as events_router
 from hub.groups.routes import router as groups_router
 from hub.home import router as home_router
+from hub.impact.referral_routes import router as referral_router
+from hub.impact.report_routes import router as impact_report_router
+from hub.impact.routes import router as impact_router
+from hub.impact.snapshot import SharedFigures
 from hub.intel.discussion_routes import router as discussion_router
 from hub.intel.import_routes import router as import_router
 from hub.intel.routes import router as intel_router
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.session_factory = session_factory(engine)
     app.state.templates = build_environment(auto_reload=settings.env != Environment.production)
     app.state.provider_clients = ProviderClients(settings)
+    app.state.shared_figures = SharedFigures(settings.impact_cache_ttl)
     app.state.demo_accounts = []
 
     app.add_middleware(
@@ -121,6 +126,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         purchase_router,  # before testbuys_router: /testbuys/personas is not a campaign id
         testbuys_router,
         events_router,
+        referral_router,
+        impact_report_router,
+        impact_router,
         personal_router,
         developers_router,
     ):

@@ -84,6 +84,8 @@ FAMILIES = {
     "event.": "Events",
     "api.": "API tokens",
     "webhook.": "Webhooks",
+    "referral.": "Referrals",
+    "impact.": "Impact reports",
 }
 
 

@@ -166,6 +166,9 @@ class Dashboard:
             ]
         charts += [
             self.count_by("reports", "country", "Reports shared, by the reporting brand's country"),
+            self.count_by(
+                "brands", "country", "Member brands at the end of the period, by country"
+            ),
             self.referrals_by_status(),
             self.enforcement_by_country(),
         ]

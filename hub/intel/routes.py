@@ -344,6 +344,7 @@ def report_page_response(
             "can_edit": can(actor, Action.edit_report, report),
             "can_change_status": can(actor, Action.change_report_status, report),
             "can_moderate": can(actor, Action.moderate_group, report.group_id),
+            "may_refer": can(actor, Action.refer_case, report.group_id),
             "merged_into": _kept_report(session, actor, report),
             **LABELS,
         },

@@ -15,6 +15,7 @@ from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
+from hub.impact.referrals import REFERABLE_VERDICTS
 from hub.intel import evidence as files
 from hub.intel.routes import read_uploads
 from hub.members.models import Brand
@@ -145,6 +146,8 @@ def purchase_page(
             "may_report": purchase.verdict in reporting.REPORTABLE
             and purchase.report_id is None
             and can(actor, Action.post_intel, campaign.group_id),
+            "may_refer": purchase.verdict in REFERABLE_VERDICTS
+            and can(actor, Action.refer_case, campaign.group_id),
             "form": asdict(purchases.form_of(purchase)) | (values or {}),
             "errors": errors or {},
             **LABELS,

@@ -16,8 +16,18 @@ from sqlmodel import Session, select
 
 from hub.clock import utcnow
 from hub.groups.models import WorkingGroup
-from hub.impact.models import GroupNarrative, ImpactReport
+from hub.impact.models import (
+    GroupNarrative,
+    ImpactReport,
+    Referral,
+    ReferralStatus,
+    ReferralUpdate,
+)
+from hub.intel.models import IntelReport, Tlp
+from hub.members.models import Person
 from tests.conftest import ClientAs, World
+from tests.impact.factories import make_referral
+from tests.intel.factories import make_report
 from tests.test_authorization_matrix import (
     COLUMNS,
     DONE,
@@ -47,6 +57,19 @@ IMPACT_MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
         (SIGN_IN, 403,     403,     403,     DONE,    403,     DONE),
     ("POST", "/impact/report/publish"):
         (SIGN_IN, 403,     403,     403,     403,     403,     DONE),
+    # Referrals: the list holds what each may read. A referral of a TLP:AMBER report opens
+    # to whoever may read the report; brand admins of the group and its coordinators refer
+    # cases and record their outcomes (a brand admin on their brand's referrals).
+    ("GET", "/referrals"):
+        (SIGN_IN, 200,     200,     200,     200,     200,     200),
+    ("GET", "/referrals/new"):
+        (SIGN_IN, 403,     200,     404,     200,     404,     200),
+    ("POST", "/referrals"):
+        (SIGN_IN, 403,     DONE,    404,     DONE,    404,     DONE),
+    ("GET", "/referrals/{referral_id}"):
+        (SIGN_IN, 200,     200,     404,     200,     404,     200),
+    ("POST", "/referrals/{referral_id}/outcome"):
+        (SIGN_IN, 403,     DONE,    404,     DONE,    404,     DONE),
 }
 # fmt: on
 
@@ -56,8 +79,14 @@ LAST_YEAR = str(utcnow().year - 1)
 @dataclass(frozen=True)
 class ImpactSide:
     group: WorkingGroup
+    report: IntelReport  # TLP:AMBER, by the side's member
+    referral: Referral  # of `report`, by the side's brand admin
 
     def url(self, path: str) -> str:
+        if path == "/referrals/new":
+            return f"{path}?report={self.report.id}"
+        if "{referral_id}" in path:
+            return path.format(referral_id=self.referral.id)
         scoped = f"scope={self.group.slug}"
         if path == "/impact/rows":
             return f"{path}?figure=reports&{scoped}"
@@ -68,9 +97,21 @@ class ImpactSide:
         return path
 
 
+def _side(db: Session, group: WorkingGroup, member: Person, admin: Person) -> ImpactSide:
+    report = make_report(db, member, group, Tlp.amber, title=f"Referred in {group.name}")
+    return ImpactSide(group, report, make_referral(db, admin, reports=[report]))
+
+
+def _build_sides(db: Session, w: World) -> dict[str, ImpactSide]:
+    return {
+        "apparel": _side(db, w.apparel, w.member_a, w.admin_a),
+        "toys": _side(db, w.toys, w.member_c, w.admin_c),
+    }
+
+
 @pytest.fixture(scope="module")
 def sides(module_db: Session, module_world: World) -> dict[str, ImpactSide]:
-    return {"apparel": ImpactSide(module_world.apparel), "toys": ImpactSide(module_world.toys)}
+    return _build_sides(module_db, module_world)
 
 
 @pytest.fixture
@@ -95,6 +136,27 @@ FORMS: dict[tuple[str, str], Callable[[ImpactSide], Mapping[str, str | list[str]
         "seen": "",
     },
     ("POST", "/impact/report/publish"): lambda t: {"year": LAST_YEAR},
+    ("POST", "/referrals"): lambda t: {
+        "agency": "Matrix Police",
+        "jurisdiction": "Guangdong",
+        "country": "CN",
+        "sent_on": "2026-01-05",
+        "contact": "",
+        "reference": "M-1",
+        "summary": "Referred by the matrix.",
+        "report": [str(t.report.id)],
+    },
+    ("POST", "/referrals/{referral_id}/outcome"): lambda t: {
+        "status": ReferralStatus.accepted,
+        "raid_on": "",
+        "suspects_arrested": "0",
+        "facilities_closed": "0",
+        "goods_seized": "0",
+        "goods_value": "0",
+        "goods_currency": "CNY",
+        "note": "Recorded by the matrix.",
+        "version": str(t.referral.version),
+    },
 }
 
 FILES: dict[tuple[str, str], Callable[[ImpactSide], dict[str, tuple[str, bytes, str]]]] = {}
@@ -111,6 +173,18 @@ EFFECTS: dict[tuple[str, str], Callable[[Session, ImpactSide], bool]] = {
     ),
     ("POST", "/impact/report/publish"): lambda db, t: (
         (report := _report(db)) is not None and report.published_at is not None
+    ),
+    ("POST", "/referrals"): lambda db, t: (
+        db.exec(select(Referral).where(Referral.agency == "Matrix Police")).first() is not None
+    ),
+    ("POST", "/referrals/{referral_id}/outcome"): lambda db, t: (
+        db.exec(
+            select(ReferralUpdate).where(
+                ReferralUpdate.referral_id == t.referral.id,
+                ReferralUpdate.note == "Recorded by the matrix.",
+            )
+        ).first()
+        is not None
     ),
 }
 

@@ -20,13 +20,14 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.events import feeds
 from hub.groups.models import WorkingGroup
+from hub.impact import referrals
 from hub.intel import discussion, evidence, imports, moderation, service
 from hub.intel.models import Category, IntelReport, SightingKind, Status, Tlp
 from hub.members.models import Person, Role
 from hub.notify.models import Notification
 from hub.testbuys import campaigns, custody, personas, purchases, signups
 from hub.testbuys.campaigns import DATETIME_FORMAT
-from hub.testbuys.models import Campaign, CampaignStatus, PurchaseStatus, Verdict
+from hub.testbuys.models import Campaign, CampaignStatus, Purchase, PurchaseStatus, Verdict
 from tests import factories
 from tests.api.factories import token_for
 from tests.conftest import World
@@ -195,6 +196,8 @@ def build_canary_world(
         # Brand A's webhook address and brand token's name (and its sign-in provider,
         # a thing of this canary): its brand admins, and the alliance admins' audit log.
         "HOOK": _canary("HOOK", "admin_a", "alliance_admin"),
+        # A referral of the AMBER+STRICT report and brand A's purchase: whoever reads both.
+        "REFERRAL": _canary("REFERRAL", "member_a", "admin_a", "coordinator"),
     }
     things: list[Thing] = []
     everyone = [people[name] for name in PEOPLE]
@@ -211,7 +214,8 @@ def build_canary_world(
     reports["PROBE"] = _plain_report(db, world.member_c, world.toys, uploads, things)
     moderation.hide(db, actor_of(db, world.coordinator), reports["HIDDEN"], HIDDEN_REASON)
     _import_job(db, world, canaries["IMPORT"], things)
-    _test_buys(db, world, uploads, canaries, reports["STRICT"], things)
+    purchase = _test_buys(db, world, uploads, canaries, reports["STRICT"], things)
+    _referrals(db, world, people, canaries["REFERRAL"], reports, purchase, things)
     _event(db, settings, world, canaries["EVENT"], canaries["LINK"], things)
     feed_tokens = {
         name: feeds.token_of(db, settings, actor_of(db, person)) for name, person in people.items()
@@ -410,7 +414,7 @@ def _test_buys(
     canaries: dict[str, Canary],
     target: IntelReport,
     things: list[Thing],
-) -> None:
+) -> Purchase:
     """A published campaign in apparel; brand A signs up (naming the TLP:AMBER+STRICT
     report as a target) and the coordinator buys for it under a persona, with evidence,
     a custody entry and a verdict. Beside it, a draft campaign."""
@@ -495,6 +499,46 @@ def _test_buys(
         Thing("purchase", purchase.id or 0, "BUY"),
         Thing("buy_evidence", item.id or 0, "BUY"),
         Thing("persona", persona.id or 0, "PERSONA"),
+    ]
+    return purchase
+
+
+def _referrals(
+    db: Session,
+    world: World,
+    people: dict[str, Person],
+    canary: Canary,
+    reports: dict[str, IntelReport],
+    purchase: Purchase,
+    things: list[Thing],
+) -> None:
+    """Brand A's admin refers the AMBER+STRICT report and brand A's counterfeit purchase to
+    the police, whose outcome is recorded; brand B's admin refers the plain report."""
+    today = utcnow().date()
+    admin = actor_of(db, world.admin_a)
+    form = referrals.ReferralForm(
+        agency=canary.mark("agency"),
+        jurisdiction=canary.mark("region"),
+        country="CN",
+        sent_on=today.isoformat(),
+        contact=canary.mark("contact"),
+        reference=canary.mark("reference"),
+        summary=canary.mark("summary"),
+    )
+    referral = referrals.create(
+        db, admin, form, [str(reports["STRICT"].id)], [str(purchase.id)], today
+    )
+    outcome = referrals.outcome_form_of(referral)
+    outcome.status, outcome.raid_on, outcome.suspects_arrested = "raid_done", today.isoformat(), "7"
+    outcome.note = canary.mark("outcome")
+    referrals.record_outcome(db, admin, referral, outcome, today)
+    plain = referrals.ReferralForm(agency="Plain police", country="CN", sent_on=today.isoformat())
+    neighbour = referrals.create(
+        db, actor_of(db, people["admin_b"]), plain, [str(reports["NEARBY"].id)], [], today
+    )
+    things += [
+        Thing("referral", referral.id or 0, "REFERRAL"),
+        Thing("referral", neighbour.id or 0, None),
     ]
 
 

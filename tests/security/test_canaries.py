@@ -33,6 +33,8 @@ from hub.api.models import TokenKind, Webhook, WebhookDelivery
 from hub.auth.models import IdentityProvider
 from hub.clock import utcnow
 from hub.config import Settings
+from hub.impact.figures import FIGURES
+from hub.impact.sources import SOURCES
 from hub.intel import moderation, service
 from hub.intel.indicators import normalise
 from hub.intel.models import ImportJob, Indicator, Tlp
@@ -79,6 +81,7 @@ PARAM_KINDS = {
     "delivery_id": "delivery",
     "token_id": "token",
     "provider_id": "provider",
+    "referral_id": "referral",
 }
 
 
@@ -252,6 +255,27 @@ def _query_probes(canaries: CanaryWorld) -> list[Probe]:
         Probe("/testbuys", {"status": "draft"}),
         Probe("/notifications", {}, HTMX),
         Probe("/groups/toys-t/intel", {}, HTMX),
+        Probe("/referrals", {"group": "apparel-t"}),
+        *_impact_probes(canaries),
+    ]
+
+
+def _impact_probes(canaries: CanaryWorld) -> list[Probe]:
+    """The rows behind every impact figure, by each breakdown the canaries sit in, and the
+    dashboard, its CSV and the report of the year the canaries were made in."""
+    year = str(utcnow().year)
+    apparel = str(canaries.world.apparel.id)
+    probes = [
+        Probe("/impact/rows", {"figure": figure, "year": year, **only})
+        for figure in FIGURES
+        for only in ({}, {"group": apparel}, {"country": "CN"}, {"status": "raid_done"})
+        if not only or next(iter(only)) in SOURCES[FIGURES[figure].source].dims
+    ]
+    return probes + [
+        Probe("/impact", {"year": year}),
+        Probe("/impact", {"year": year, "scope": "apparel-t"}),
+        Probe("/impact/export.csv", {"year": year}),
+        Probe("/impact/report", {"year": year}),
     ]
 
 

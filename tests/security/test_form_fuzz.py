@@ -46,6 +46,7 @@ from tests import test_authorization_matrix as main_matrix
 from tests.api import test_developer_matrix as developer_matrix
 from tests.conftest import TEST_SECRET, ClientAs, World
 from tests.events import test_matrix as event_matrix
+from tests.impact import test_matrix as impact_matrix
 from tests.intel.factories import picture
 from tests.testbuys import test_matrix as buy_matrix
 
@@ -73,6 +74,7 @@ DOMAINS = {
     "developers": Domain(
         developer_matrix.DEVELOPER_MATRIX, developer_matrix.FORMS, developer_matrix.FILES
     ),
+    "impact": Domain(impact_matrix.IMPACT_MATRIX, impact_matrix.FORMS, impact_matrix.FILES),
 }
 DOMAIN_OF_FORM = {
     path: name
@@ -501,6 +503,7 @@ def sides(
             "apparel": developer_matrix._side(module_db, settings, module_world.admin_a),
             "toys": developer_matrix._side(module_db, settings, module_world.admin_c),
         },
+        "impact": impact_matrix._build_sides(module_db, module_world),
     }
     module_db.commit()
     return built
