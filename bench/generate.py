@@ -95,7 +95,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "group_id", "brand_id", "author_id", "title", "body_md", "body_html",
         "category", "marketplace", "brands_affected", "products_affected", "infringement",
         "confidence", "reliability", "tlp", "status", "pinned", "hidden_reason",
-        "merged_into_id", "version", "created_at", "updated_at",
+        "merged_into_id", "correlated", "version", "created_at", "updated_at",
     ),
     "intel_recipient": ("report_id", "person_id"),
     "intel_indicator": ("id", "report_id", "kind", "value", "normalised"),
@@ -606,6 +606,7 @@ class Generator:
         ids = self.ids
         status_id = ids.get("intel_status_change", 0)
         takedown_id = ids.get("intel_takedown", 0)
+        reporters: dict[int, tuple[int, bool]] = {}  # network: its first brand, and others?
         # About one referral to law enforcement per thousand reports (at least 30).
         referral_rate = min(1.0, max(30, n // 1000) / (n * 0.55))
         indicator_id = ids.get("intel_indicator", 0)
@@ -739,6 +740,17 @@ class Generator:
                             None,
                         ),
                     )
+                # A shared seller another brand reported before, up to AMBER: a correlation
+                # (the generator's sellers stand for the indicators the hub compares).
+                first_brand, more_brands = reporters.get(network, (0, False))
+                correlated = (
+                    shared and first_brand != 0 and (first_brand != brand_id or more_brands)
+                )
+                if shared and tlp in ("clear", "green", "amber"):
+                    if first_brand == 0:
+                        reporters[network] = (brand_id, False)
+                    elif first_brand != brand_id and not more_brands:
+                        reporters[network] = (first_brand, True)
                 if tlp in ("green", "amber") and rnd() < referral_rate:
                     self.referral_sources.append((report_id, group_id, brand_id, created))
                 updated = at
@@ -908,7 +920,7 @@ class Generator:
                         report_id, group_id, brand_id, author, title, body_md, body_html,
                         category_picker(rnd), marketplace, brand.name, product, infringement,
                         CONFIDENCES[int(rnd() * 4)], RELIABILITIES[int(rnd() * 7)], tlp, status,
-                        pin, hidden, merged_into, version, created_at,
+                        pin, hidden, merged_into, correlated, version, created_at,
                         created_at if updated == created else when(updated),
                     )
                 )  # fmt: skip

@@ -6,7 +6,7 @@ A dashboard asks one statement per kind of row: the rows of the period, grouped 
 here. The list behind a number asks the same conditions again, with the breakdown's value.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -381,33 +381,47 @@ def compute(
     period: Period,
     group_id: int | None,
     shared: SharedFigures | None = None,
+    open_session: Callable[[], Session] | None = None,
 ) -> Impact:
     """Every figure of the period for the actor. With `shared`, the rows every viewer
-    counts come from it (counted again once they are older than it keeps them), and only
-    the actor's own AMBER+STRICT and RED rows are counted here."""
+    counts come from it (the whole alliance's, a group's taken from them), counted with
+    sessions from `open_session`; only the actor's own AMBER+STRICT and RED rows are
+    counted here."""
     names = {name: name for name in COUNTED}
     names["brands"] = "group_brands" if group_id is not None else "brands"
     cubes: dict[str, Cube] = {}
     as_of = None
     for name, source_name in names.items():
         source = SOURCES[source_name]
-        if shared is None:
+        if shared is None or shared.seconds <= 0 or open_session is None:
             cubes[name] = cube(session, actor, source, period, group_id)
             continue
         kept = shared.get(
-            (source_name, period, group_id),
-            lambda source=source: (
-                cube(  # type: ignore[misc]
-                    session, actor, source, period, group_id, source.shared()
-                ).rows
-            ),
+            (source_name, period),
+            lambda source=source: _counted_for_all(open_session, actor, source, period),  # type: ignore[misc]
         )
         as_of = kept.counted_at if as_of is None else min(as_of, kept.counted_at)
-        rows = list(kept.rows)
+        dims = ("bucket", *source.dims)
+        rows = kept.rows
+        if group_id is not None:
+            at = dims.index("group")
+            rows = [row for row in rows if row[0][at] == group_id]
         if source.personal is not None:
-            rows += cube(session, actor, source, period, group_id, source.personal(actor)).rows
-        cubes[name] = Cube(source, ("bucket", *source.dims), rows)
+            rows = (
+                rows + cube(session, actor, source, period, group_id, source.personal(actor)).rows
+            )
+        cubes[name] = Cube(source, dims, list(rows))
     return Impact(period, group_id, cubes, as_of)
+
+
+def _counted_for_all(
+    open_session: Callable[[], Session], actor: Actor, source: Source, period: Period
+) -> list[tuple[tuple[Any, ...], dict[str, Number]]]:
+    session = open_session()
+    try:
+        return cube(session, actor, source, period, None, source.shared()).rows
+    finally:
+        session.close()
 
 
 @dataclass

@@ -38,7 +38,10 @@ def _page(
     state = annual.readable(session, actor, period)
     groups = all_groups(session)
     shared = request.app.state.shared_figures
-    dashboard = Dashboard(figures.compute(session, actor, period, None, shared), groups)
+    dashboard = Dashboard(
+        figures.compute(session, actor, period, None, shared, request.app.state.session_factory),
+        groups,
+    )
     return render(
         request,
         "impact/report.html",

@@ -73,7 +73,14 @@ def dashboard_of(
     groups = all_groups(session)
     group = scope_of(actor, groups, slug)
     shared = request.app.state.shared_figures
-    impact = figures.compute(session, actor, period, group.id if group else None, shared)
+    impact = figures.compute(
+        session,
+        actor,
+        period,
+        group.id if group else None,
+        shared,
+        request.app.state.session_factory,
+    )
     return Dashboard(impact, groups, group.slug if group else ""), group
 
 

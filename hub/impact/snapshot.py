@@ -2,10 +2,12 @@
 TLP:AMBER, published campaigns, member brands), kept in the process for a few minutes:
 counting a year of a million reports takes seconds, and a dashboard is opened often.
 
-One request counts a stale entry again while the others are answered from the old one,
-so a busy dashboard never makes a queue of identical counts.
+Only the first viewer of a period waits for its count. Once an entry is older than it
+may be, the next viewer still gets it and a background thread counts it again, so a busy
+dashboard never queues identical counts, nor makes anyone wait for one.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -13,11 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Kept:
     rows: list[Any]
-    counted_at: datetime  # shown on the page: "figures as of"
+    counted_at: datetime  # shown on the page: "counted at"
     monotonic: float
 
 
@@ -25,36 +29,56 @@ class SharedFigures:
     def __init__(self, seconds: int) -> None:
         self.seconds = seconds
         self._kept: dict[Hashable, Kept] = {}
-        self._locks: dict[Hashable, threading.Lock] = {}
+        self._counting: dict[Hashable, threading.Thread] = {}
+        self._first: dict[Hashable, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def _lock(self, key: Hashable) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
-
-    def _fresh(self, kept: Kept | None) -> bool:
-        return kept is not None and time.monotonic() - kept.monotonic < self.seconds
-
     def get(self, key: Hashable, count: Callable[[], list[Any]]) -> Kept:
+        """The rows kept for `key`; `count` must open its own database session, as it may
+        run on another thread."""
         kept = self._kept.get(key)
-        if self.seconds <= 0 or self._fresh(kept):
-            return kept if kept is not None and self.seconds > 0 else self._count(key, count)
-        lock = self._lock(key)
-        if kept is not None and not lock.acquire(blocking=False):
-            return kept  # another request is counting it again
         if kept is None:
-            lock.acquire()
-        try:
-            kept = self._kept.get(key)
-            if self._fresh(kept):
-                assert kept is not None
-                return kept
-            return self._count(key, count)
-        finally:
-            lock.release()
-
-    def _count(self, key: Hashable, count: Callable[[], list[Any]]) -> Kept:
-        kept = Kept(count(), datetime.now(UTC), time.monotonic())
-        if self.seconds > 0:
-            self._kept[key] = kept
+            return self._first_count(key, count)
+        if time.monotonic() - kept.monotonic >= self.seconds:
+            self._count_again(key, count)
         return kept
+
+    def _first_count(self, key: Hashable, count: Callable[[], list[Any]]) -> Kept:
+        with self._guard:
+            lock = self._first.setdefault(key, threading.Lock())
+        with lock:  # viewers arriving together wait for one count, not one each
+            kept = self._kept.get(key)
+            if kept is None:
+                kept = self._store(key, count())
+            return kept
+
+    def _count_again(self, key: Hashable, count: Callable[[], list[Any]]) -> None:
+        with self._guard:
+            if key in self._counting:
+                return
+            thread = threading.Thread(
+                target=self._recount, args=(key, count), name="impact-count", daemon=True
+            )
+            self._counting[key] = thread
+        thread.start()
+
+    def _recount(self, key: Hashable, count: Callable[[], list[Any]]) -> None:
+        try:
+            self._store(key, count())
+        except Exception:  # the old figures stay; the next viewer asks again
+            log.exception("counting the impact figures %s again failed", key)
+        finally:
+            with self._guard:
+                self._counting.pop(key, None)
+
+    def _store(self, key: Hashable, rows: list[Any]) -> Kept:
+        kept = Kept(rows, datetime.now(UTC), time.monotonic())
+        self._kept[key] = kept
+        return kept
+
+    def settle(self) -> None:
+        """Wait for the counts under way (for tests and an orderly shutdown)."""
+        with self._guard:
+            threads = list(self._counting.values())
+        for thread in threads:
+            thread.join()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, literal, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -22,7 +22,6 @@ from hub.clock import utcnow
 from hub.groups.models import GroupMembership
 from hub.impact.models import Referral
 from hub.intel.models import (
-    Indicator,
     IntelReport,
     Sighting,
     SightingKind,
@@ -31,7 +30,6 @@ from hub.intel.models import (
 )
 from hub.members.models import Brand, OrgKind
 from hub.policy import (
-    AGGREGATE_MARKINGS,
     Actor,
     intel_counted_for_all,
     intel_counted_for_readers,
@@ -99,32 +97,6 @@ class Source:
 
 _AUTHOR_BRAND = aliased(Brand, name="author_brand")
 _CONFIRMING_BRAND = aliased(Brand, name="confirming_brand")
-_EARLIER = aliased(IntelReport, name="earlier_report")
-_EARLIER_INDICATOR = aliased(Indicator, name="earlier_indicator")
-
-
-def _matches_earlier_report() -> ColumnElement[bool]:
-    """A report naming a seller, listing or trace that another brand reported before it
-    (and marked at most AMBER: a correlation with a STRICT or RED report is that report's
-    secret)."""
-    return exists(
-        select(col(Indicator.id))
-        .join(
-            _EARLIER_INDICATOR,
-            and_(
-                col(_EARLIER_INDICATOR.kind) == Indicator.kind,
-                col(_EARLIER_INDICATOR.normalised) == Indicator.normalised,
-            ),
-        )
-        .join(_EARLIER, col(_EARLIER.id) == _EARLIER_INDICATOR.report_id)
-        .where(
-            col(Indicator.report_id) == IntelReport.id,
-            col(_EARLIER.brand_id) != IntelReport.brand_id,
-            col(_EARLIER.id) < IntelReport.id,
-            col(_EARLIER.tlp).in_(AGGREGATE_MARKINGS),
-            col(_EARLIER.hidden_reason) == "",
-        )
-    )
 
 
 def _report_columns() -> tuple[Column, ...]:
@@ -175,7 +147,7 @@ CORRELATIONS = Source(
     link="/intel/{}",
     key=IntelReport.id,
     columns=_report_columns(),
-    where=lambda: (_matches_earlier_report(),),
+    where=lambda: (col(IntelReport.correlated).is_(True),),
 )
 
 CONFIRMATIONS = Source(

@@ -1,8 +1,12 @@
 """Correlation: the same normalised indicator in several reports. Counts and lists only
 ever include reports the reader may see."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import and_, exists
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -157,3 +161,46 @@ def actor_of(session: Session, person_id: int) -> Actor | None:
         return None
     brand = session.get(Brand, person.brand_id)
     return load_actor(session, person, brand) if brand is not None else None
+
+
+_EARLIER = aliased(IntelReport, name="earlier_report")
+_EARLIER_INDICATOR = aliased(Indicator, name="earlier_indicator")
+MARKED_UP_TO_AMBER = ("clear", "green", "amber")
+
+
+def matches_earlier_report() -> Any:
+    """Whether a report names a seller, listing or trace that another brand reported
+    before it, in a report marked up to AMBER and not hidden (a match with an AMBER+STRICT
+    or RED report is that report's secret)."""
+    return exists(
+        select(col(Indicator.id))
+        .join(
+            _EARLIER_INDICATOR,
+            and_(
+                col(_EARLIER_INDICATOR.kind) == Indicator.kind,
+                col(_EARLIER_INDICATOR.normalised) == Indicator.normalised,
+            ),
+        )
+        .join(_EARLIER, col(_EARLIER.id) == _EARLIER_INDICATOR.report_id)
+        .where(
+            col(Indicator.report_id) == IntelReport.id,
+            col(_EARLIER.brand_id) != IntelReport.brand_id,
+            col(_EARLIER.id) < IntelReport.id,
+            col(_EARLIER.tlp).in_(MARKED_UP_TO_AMBER),
+            col(_EARLIER.hidden_reason) == "",
+        )
+    )
+
+
+def mark_correlated(session: Session, report_ids: Sequence[int]) -> None:
+    """Record, for reports just posted, edited or imported into, whether they match an
+    earlier report of another brand. A later change to that earlier report (hidden,
+    marked RED) does not undo the match: it was found when it was found."""
+    for start in range(0, len(report_ids), 1000):
+        chunk = list(report_ids[start : start + 1000])
+        session.execute(
+            sa_update(IntelReport)
+            .where(col(IntelReport.id).in_(chunk))
+            .values(correlated=matches_earlier_report())
+            .execution_options(synchronize_session=False)
+        )

@@ -289,6 +289,7 @@ def _save(session_factory: SessionFactory, job_id: int, actor: Actor, plan: Plan
         session.flush()
         created_ids = [r.id or 0 for r in reports]
         search_index.reindex_many(session, created_ids + list(plan.add))
+        correlation.mark_correlated(session, created_ids + list(plan.add))
         matching = _matching(session, job.group_id, created_ids)
         for report in reports:
             if report.id in matching:

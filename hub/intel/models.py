@@ -173,6 +173,10 @@ class IntelReport(SQLModel, table=True):
     pinned: bool = False
     hidden_reason: str = Field(default="", sa_type=String(1000))
     merged_into_id: int | None = Field(default=None, foreign_key="intel_report.id")
+    # Names a seller, listing or trace another brand reported before (marked up to AMBER):
+    # the impact figures' correlations, kept so they are not worked out across every
+    # report's indicators on each count (hub.intel.correlation.mark_correlated).
+    correlated: bool = False
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

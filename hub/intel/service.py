@@ -203,6 +203,7 @@ def create_report(
     _replace_indicators(session, report, normalised)
     _replace_recipients(session, report, recipients)
     session.flush()
+    correlation.mark_correlated(session, [report.id or 0])
     search_index.reindex(session, report.id or 0)
     if files:
         assert settings is not None, "storing evidence needs the upload settings"
@@ -306,6 +307,7 @@ def update_report(
     _replace_indicators(session, report, normalised)
     _replace_recipients(session, report, recipients)
     session.flush()
+    correlation.mark_correlated(session, [report.id or 0])
     search_index.reindex(session, report.id or 0)
     audit.record(
         session,
