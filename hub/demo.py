@@ -6,7 +6,7 @@ Every brand, person and domain here is invented; all e-mail domains end in the r
 import random
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -24,6 +24,7 @@ from hub.groups.models import (
     RequestStatus,
     WorkingGroup,
 )
+from hub.impact.demo import load_demo_impact
 from hub.intel.demo import load_demo_reports
 from hub.members.models import Brand, BrandDomain, OrgKind, Person, Role
 from hub.secretbox import SecretUnreadable, open_sealed, seal
@@ -559,6 +560,42 @@ JOIN_REQUESTS: tuple[JoinRequestSpec, ...] = (
     ),
 )
 
+# When each brand joined, in years before the current one: the founders in the alliance's
+# first year, then a few a year, so "member brands over time" grows as a real alliance's does.
+FOUNDING_YEARS_AGO = 8
+JOINED_YEARS_AGO: dict[str, int] = {
+    "maison-verrault": 8,
+    "odelys-parfums": 8,
+    "calzoleria-varesco": 8,
+    "oreficeria-bellandi": 8,
+    "ostwald-motorenteile": 8,
+    "kestrel-audio": 8,
+    "horlogerie-montavel": 8,
+    "alpenwell-pharma": 8,
+    "stanwick-brakes": 8,
+    "tessitura-aldovini": 7,
+    "kranzfeld": 7,
+    "thistlewood-toys": 7,
+    "hanami-skin": 7,
+    "quillmont-pharmaceuticals": 7,
+    "kagerou-timepieces": 6,
+    "fjallvik-outdoor": 6,
+    "bluegill-toy-works": 6,
+    "hoshikawa-motor-parts": 5,
+    "dijkstra-zuivel": 5,
+    "cobalt-creek": 4,
+    "sierra-olvera": 4,
+    "qingmu-tea": 3,
+    "lanshan-smart-home": 3,
+    "juguetes-colibri": 2,
+    "tanvika-pharmaceuticals": 2,
+    "alborada-calzado": 1,
+    "rangoli-threads": 1,
+    "sabia-cosmeticos": 1,
+    "dalbit-beauty": 0,
+    "cajueiro-calcados": 0,
+}
+
 DEACTIVATED_PEOPLE = 2
 ADMIN_CLAIM = "groups"
 ADMIN_VALUE = "brand-admins"
@@ -580,6 +617,7 @@ def load_demo_data(session: Session, settings: Settings) -> None:
     load_demo_reports(session, settings)
     load_demo_testbuys(session, settings)
     load_demo_events(session, settings)
+    load_demo_impact(session)
 
 
 def _group_slugs() -> list[str]:
@@ -610,6 +648,35 @@ def _days_after(start: datetime, key: str, low: int, high: int) -> datetime:
     rng = random.Random(f"{SEED}:{key}")
     later = start + timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
     return min(later, utcnow())
+
+
+def _founded() -> datetime:
+    """The day the secretariat opened: mid-January of the alliance's first year."""
+    return datetime(utcnow().year - FOUNDING_YEARS_AGO, 1, 15, 9, tzinfo=UTC)
+
+
+def _joined(slug: str) -> datetime:
+    """When a brand joined: a day of its year in JOINED_YEARS_AGO (the founders in the
+    months after the founding), never in the future, and the same on every load."""
+    now = utcnow()
+    years_ago = JOINED_YEARS_AGO.get(slug, FOUNDING_YEARS_AGO // 2)
+    year = now.year - years_ago
+    if years_ago == FOUNDING_YEARS_AGO:
+        first, last = _founded() + timedelta(days=10), datetime(year, 6, 30, tzinfo=UTC)
+    else:
+        first, last = datetime(year, 1, 2, tzinfo=UTC), datetime(year, 12, 20, tzinfo=UTC)
+    # A brand of this year joined at least two weeks ago, so it has had time to settle in.
+    span = max(min(last, now - timedelta(days=14)) - first, timedelta(0))
+    day = first + random.Random(f"{SEED}:joined:{slug}").random() * span
+    return min(day, now).replace(second=0, microsecond=0)
+
+
+def _days_to_arrive(spec: PersonSpec) -> int:
+    """How long after their organisation joined a person may have arrived: a brand's admin
+    set the brand up, so within days; colleagues over the months after."""
+    if spec.org_slug == SECRETARIAT.slug:
+        return 40
+    return 5 if spec.role == Role.brand_admin else 300
 
 
 def _plan_people() -> tuple[list[PersonSpec], dict[str, list[PersonSpec]]]:
@@ -747,9 +814,7 @@ class _Loader:
                 kind=org.kind,
                 website=f"https://{org.domains[0]}",
                 description=org.description,
-                created_at=_days_ago(f"brand:{org.slug}", 400, 900)
-                if org.kind == OrgKind.brand
-                else _days_ago("brand:alliance", 1000, 1000),
+                created_at=_joined(org.slug) if org.kind == OrgKind.brand else _founded(),
             )
             self.session.add(brand)
             self.brands[org.slug] = brand
@@ -788,10 +853,7 @@ class _Loader:
                 role=spec.role,
                 is_active=spec.is_active,
                 created_at=_days_after(
-                    brand.created_at,
-                    f"person:{email}",
-                    0,
-                    40 if spec.org_slug == SECRETARIAT.slug else 300,
+                    brand.created_at, f"person:{email}", 0, _days_to_arrive(spec)
                 ),
             )
             self.session.add(person)
@@ -820,7 +882,7 @@ class _Loader:
                 slug=spec.slug,
                 name=spec.name,
                 description=spec.description,
-                created_at=_days_ago("groups", 950, 950) + timedelta(hours=index),
+                created_at=_days_ago("groups", 3250, 3250) + timedelta(hours=index),
             )
             self.session.add(group)
             self.groups[spec.slug] = group
