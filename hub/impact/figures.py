@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from hub.impact.periods import Period, at_midnight
 from hub.impact.snapshot import SharedFigures
-from hub.impact.sources import SOURCES, Source
+from hub.impact.sources import OTHER_GROUPS, SOURCES, Source
 from hub.policy import Actor
 
 Number = int | Decimal
@@ -393,15 +393,16 @@ def compute(
     as_of = None
     for name, source_name in names.items():
         source = SOURCES[source_name]
+        dims = ("bucket", *source.dims)
         if shared is None or shared.seconds <= 0 or open_session is None:
-            cubes[name] = cube(session, actor, source, period, group_id)
+            rows = cube(session, actor, source, period, group_id).rows
+            cubes[name] = Cube(source, dims, _masked(dims, rows, actor))
             continue
         kept = shared.get(
             (source_name, period),
             lambda source=source: _counted_for_all(open_session, actor, source, period),  # type: ignore[misc]
         )
         as_of = kept.counted_at if as_of is None else min(as_of, kept.counted_at)
-        dims = ("bucket", *source.dims)
         rows = kept.rows
         if group_id is not None:
             at = dims.index("group")
@@ -410,8 +411,26 @@ def compute(
             rows = (
                 rows + cube(session, actor, source, period, group_id, source.personal(actor)).rows
             )
-        cubes[name] = Cube(source, dims, list(rows))
+        cubes[name] = Cube(source, dims, _masked(dims, rows, actor))
     return Impact(period, group_id, cubes, as_of)
+
+
+Row = tuple[tuple[Any, ...], dict[str, Number]]
+
+
+def _masked(dims: tuple[str, ...], rows: list[Row], actor: Actor) -> list[Row]:
+    """A TLP:AMBER row still counts for everyone, but the marketplace it names is its
+    group's to know: for the others it is summed under OTHER_GROUPS."""
+    if "marketplace" not in dims or actor.is_alliance_admin:
+        return list(rows)
+    at, marking, group = (dims.index(d) for d in ("marketplace", "marking", "group"))
+    insider = actor.group_ids | actor.coordinated_group_ids
+    masked = []
+    for values, measures in rows:
+        if values[marking] == "amber" and values[group] not in insider:
+            values = (*values[:at], OTHER_GROUPS, *values[at + 1 :])
+        masked.append((values, measures))
+    return masked
 
 
 def _counted_for_all(
@@ -440,6 +459,11 @@ class Trace:
     def hidden(self) -> int:
         return self.counted - self.listed
 
+    @property
+    def sums(self) -> bool:
+        """The figure adds up a value of each row (arrests...), rather than counting rows."""
+        return self.source.measures[self.figure.measure].value is not None
+
 
 TRACE_LIMIT = 500
 
@@ -457,6 +481,8 @@ def trace(
     source = SOURCES["group_brands" if figure.source == "brands" and group_id else figure.source]
     measure = source.measures[figure.measure]
     conditions = _conditions(source, actor, period, group_id, bucket, only)
+    if "marketplace" in only:  # a marketplace is named only by rows one may read
+        conditions.append(source.readable(actor))
     if measure.when is not None:
         conditions.append(measure.when())
     value = measure.value if measure.value is not None else 1

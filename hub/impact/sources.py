@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -27,6 +27,7 @@ from hub.intel.models import (
     SightingKind,
     Takedown,
     TakedownOutcome,
+    Tlp,
 )
 from hub.members.models import Brand, OrgKind
 from hub.policy import (
@@ -99,6 +100,16 @@ _AUTHOR_BRAND = aliased(Brand, name="author_brand")
 _CONFIRMING_BRAND = aliased(Brand, name="confirming_brand")
 
 
+# How far a row's words may travel: a row marked AMBER names its marketplace only to its
+# own group (hub.impact.figures masks it for the others).
+_MARKING = case(
+    (col(IntelReport.tlp).in_([Tlp.clear, Tlp.green]), "open"),
+    (col(IntelReport.tlp) == Tlp.amber, "amber"),
+    else_="restricted",
+)
+OTHER_GROUPS = "\x00other-groups"  # a marketplace shown only as "other working groups"
+
+
 def _report_columns() -> tuple[Column, ...]:
     return (
         Column("Working group", IntelReport.group_id, "group"),
@@ -120,6 +131,7 @@ REPORTS = Source(
         "group": IntelReport.group_id,
         "country": _AUTHOR_BRAND.country,
         "marketplace": IntelReport.marketplace,
+        "marking": _MARKING,
     },
     measures={"reports": Measure()},
     shared=intel_counted_for_all,
@@ -130,6 +142,16 @@ REPORTS = Source(
     key=IntelReport.id,
     columns=_report_columns(),
 )
+
+
+def _insiders_reading(actor: Actor) -> ColumnElement[bool]:
+    """A report listed as matching an earlier one tells of that one, which may be an AMBER
+    report of its group: only the group's insiders see which reports match; others get
+    the number."""
+    insiders = sorted(actor.group_ids | actor.coordinated_group_ids)
+    in_group = true() if actor.is_alliance_admin else col(IntelReport.group_id).in_(insiders)
+    return and_(visible_intel(actor), in_group)
+
 
 CORRELATIONS = Source(
     name="correlations",
@@ -142,7 +164,7 @@ CORRELATIONS = Source(
     measures={"correlations": Measure()},
     shared=intel_counted_for_all,
     personal=intel_counted_for_readers,
-    readable=visible_intel,
+    readable=_insiders_reading,
     title=IntelReport.title,
     link="/intel/{}",
     key=IntelReport.id,
@@ -211,6 +233,7 @@ TAKEDOWNS = Source(
         "group": IntelReport.group_id,
         "country": _AUTHOR_BRAND.country,
         "marketplace": IntelReport.marketplace,
+        "marking": _MARKING,
     },
     measures={
         "requests": Measure(),
@@ -264,7 +287,6 @@ PURCHASES = Source(
     dims={
         "group": Campaign.group_id,
         "country": _BUYING_BRAND.country,
-        "marketplace": Purchase.marketplace,
     },
     measures={
         "test_buys": Measure(),

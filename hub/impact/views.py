@@ -10,6 +10,7 @@ from typing import Any
 from hub.groups.models import WorkingGroup
 from hub.impact.figures import FIGURES, SHARES, Impact, Number, trace_url
 from hub.impact.models import REFERRAL_STATUS_LABELS
+from hub.impact.sources import OTHER_GROUPS
 from hub.members.countries import country_name
 
 
@@ -82,6 +83,8 @@ class Dashboard:
     scope: str = ""  # the group's slug, or "" for the whole alliance
 
     def link(self, figure: str, bucket: int | None = None, **only: Any) -> str:
+        if only.get("marketplace") == OTHER_GROUPS:
+            return ""  # their rows are not the viewer's to open, nor to pick out
         return trace_url(figure, self.impact.period, self.scope, bucket, **only)
 
     def cell(self, figure: str, bucket: int | None = None, **only: Any) -> Cell:
@@ -181,6 +184,8 @@ class Dashboard:
             return country_name(value) if value else "(not given)"
         if dim == "status":
             return str(REFERRAL_STATUS_LABELS.get(value, value))
+        if value == OTHER_GROUPS:
+            return "(in working groups you are not in)"
         return str(value or "(not given)")
 
     def _values(self, figure: str, dim: str) -> list[Any]:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists
+from sqlalchemy import and_, exists, or_
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -165,13 +165,14 @@ def actor_of(session: Session, person_id: int) -> Actor | None:
 
 _EARLIER = aliased(IntelReport, name="earlier_report")
 _EARLIER_INDICATOR = aliased(Indicator, name="earlier_indicator")
-MARKED_UP_TO_AMBER = ("clear", "green", "amber")
+OPEN_MARKINGS = ("clear", "green")
 
 
 def matches_earlier_report() -> Any:
     """Whether a report names a seller, listing or trace that another brand reported
-    before it, in a report marked up to AMBER and not hidden (a match with an AMBER+STRICT
-    or RED report is that report's secret)."""
+    before it, where the report's own group may see it: in a TLP:CLEAR or GREEN report,
+    or an AMBER one of the same group; never hidden (a match with an AMBER+STRICT or RED
+    report, or with another group's AMBER one, is that report's secret)."""
     return exists(
         select(col(Indicator.id))
         .join(
@@ -186,7 +187,13 @@ def matches_earlier_report() -> Any:
             col(Indicator.report_id) == IntelReport.id,
             col(_EARLIER.brand_id) != IntelReport.brand_id,
             col(_EARLIER.id) < IntelReport.id,
-            col(_EARLIER.tlp).in_(MARKED_UP_TO_AMBER),
+            or_(
+                col(_EARLIER.tlp).in_(OPEN_MARKINGS),
+                and_(
+                    col(_EARLIER.tlp) == "amber",
+                    col(_EARLIER.group_id) == IntelReport.group_id,
+                ),
+            ),
             col(_EARLIER.hidden_reason) == "",
         )
     )

@@ -22,7 +22,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("correlated", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-    # Every report so far: does it name what another brand reported before, up to AMBER?
+    # Every report so far: does it name what another brand reported before, where its own
+    # group may see it (hub.intel.correlation.matches_earlier_report)?
     op.execute(
         "UPDATE intel_report SET correlated = TRUE WHERE EXISTS ("
         " SELECT 1 FROM intel_indicator own"
@@ -33,7 +34,8 @@ def upgrade() -> None:
         " WHERE own.report_id = intel_report.id"
         "  AND earlier.brand_id <> intel_report.brand_id"
         "  AND earlier.id < intel_report.id"
-        "  AND earlier.tlp IN ('clear', 'green', 'amber')"
+        "  AND (earlier.tlp IN ('clear', 'green')"
+        "   OR (earlier.tlp = 'amber' AND earlier.group_id = intel_report.group_id))"
         "  AND earlier.hidden_reason = '')"
     )
     # ### end Alembic commands ###
