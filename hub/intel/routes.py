@@ -321,6 +321,7 @@ def report_page_response(
         else []
     )
     indicators = correlation.indicators_with_counts(session, actor, report)
+    history = service.status_history(session, report)
     return render(
         request,
         "intel/report.html",
@@ -339,7 +340,8 @@ def report_page_response(
             "errors": errors or {},
             "values": values or {},
             "recipients": recipients,
-            "history": service.status_history(session, report),
+            "history": history,
+            "handled_in": service.handling_times(history),
             "next_statuses": service.NEXT_STATUSES.get(report.status, []),
             "can_edit": can(actor, Action.edit_report, report),
             "can_change_status": can(actor, Action.change_report_status, report),

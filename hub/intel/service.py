@@ -480,6 +480,18 @@ def status_history(session: Session, report: IntelReport) -> list[tuple[StatusCh
     return [(change, person) for change, person in rows]
 
 
+def handling_times(history: Sequence[tuple[StatusChange, Person]]) -> dict[int, str]:
+    """For each takedown in a report's history, how long after its notice it came."""
+    times: dict[int, str] = {}
+    notice: datetime | None = None
+    for change, _ in history:
+        if change.to_status == Status.taken_down and notice is not None:
+            hours = (as_utc(change.at) - notice).total_seconds() / 3600
+            times[change.id or 0] = f"{hours:.1f} hours after the notice"
+        notice = as_utc(change.at) if change.to_status == Status.notice_filed else None
+    return times
+
+
 def indicators_of(session: Session, report: IntelReport) -> list[Indicator]:
     return list(
         session.exec(

@@ -41,6 +41,7 @@ def test_dashboard_shows_each_figure_with_a_link_to_its_rows(
     rows = client_as(world.member_a).get(tile.group(1).replace("&amp;", "&"))
     assert rows.status_code == 200
     assert quick.title in rows.text and slow.title not in rows.text
+    assert "30.0 hours after the notice" in client_as(world.member_a).get(f"/intel/{slow.id}").text
 
 
 def test_a_member_of_another_group_counts_amber_but_opens_none_of_it(
