@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, union
 from sqlmodel import col
 
 from hub.errors import Forbidden
@@ -475,11 +475,31 @@ def intel_counted_for_all() -> ColumnElement[bool]:
 
 def intel_counted_for_readers(actor: Actor) -> ColumnElement[bool]:
     """The AMBER+STRICT and RED reports the actor's figures count besides: those the actor
-    may read, so their numbers never reach anyone outside their marking."""
+    may read (visible_intel's rules for these two markings), so their numbers never reach
+    anyone outside their marking. Written as the few ids the actor's own brand, groups and
+    name lead to, so a year of a million reports is not read to find them."""
+    report = IntelReport
+    strict = col(report.tlp) == Tlp.amber_strict
+    readable = [
+        select(col(report.id)).where(col(report.brand_id) == actor.brand_id, strict),
+        select(col(report.id)).where(_in(report.group_id, actor.coordinated_group_ids), strict),
+        select(col(report.id)).where(
+            col(report.author_id) == actor.person_id,
+            col(report.tlp).not_in(AGGREGATE_MARKINGS),
+        ),
+    ]
+    if not actor.acts_for_brand:
+        readable.append(
+            select(col(ReportRecipient.report_id)).where(
+                col(ReportRecipient.person_id) == actor.person_id
+            )
+        )
+    if actor.acts_for_brand:
+        readable[2] = readable[2].where(col(report.tlp) != Tlp.red)
     return and_(
-        col(IntelReport.hidden_reason) == "",
-        col(IntelReport.tlp).not_in(AGGREGATE_MARKINGS),
-        visible_intel(actor),
+        col(report.hidden_reason) == "",
+        col(report.tlp).not_in(AGGREGATE_MARKINGS),
+        col(report.id).in_(union(*readable)),
     )
 
 

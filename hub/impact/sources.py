@@ -127,12 +127,7 @@ REPORTS = Source(
     at=IntelReport.created_at,
     joins=((_AUTHOR_BRAND, col(_AUTHOR_BRAND.id) == IntelReport.brand_id),),
     group=IntelReport.group_id,
-    dims={
-        "group": IntelReport.group_id,
-        "country": _AUTHOR_BRAND.country,
-        "marketplace": IntelReport.marketplace,
-        "marking": _MARKING,
-    },
+    dims={"group": IntelReport.group_id, "country": _AUTHOR_BRAND.country},
     measures={"reports": Measure()},
     shared=intel_counted_for_all,
     personal=intel_counted_for_readers,
