@@ -477,6 +477,13 @@ def plan_pages(
                 f"/testbuys/{campaign_id}",
                 f"the campaign of the member's groups with the most sign-ups ({campaign_signups})",
             ),
+            Page(
+                "impact",
+                "Impact dashboard",
+                f"/impact?year={utcnow().year}",
+                "this year's figures of the whole alliance (those every member shares kept "
+                "by each worker, the member's own AMBER+STRICT and RED counted each time)",
+            ),
         ],
         signup_kind=signup_kind,
         form_post=None,
