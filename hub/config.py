@@ -64,9 +64,9 @@ class Settings(BaseSettings):
     # Calls with a token per minute from one client address, whatever the tokens: one
     # source cannot multiply its rate with many tokens, nor try tokens at will.
     api_requests_per_minute_per_ip: int = Field(default=1200, ge=1)
-    # How long the impact figures every member shares are kept before being counted
-    # again (a year of a million reports takes seconds to count); a viewer's own
-    # AMBER+STRICT and RED rows are always counted afresh. Unset: 300, and 0 in tests.
+    # How long each process keeps the impact figures before counting them again (a year
+    # of a million reports takes seconds to count): those every member shares, and each
+    # viewer's own AMBER+STRICT and RED rows apart. Unset: 300, and 0 in tests.
     impact_cache_seconds: int | None = Field(default=None, ge=0)
 
     @property

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from hub.impact.sources import OTHER_GROUPS, SOURCES, Source
 from hub.policy import Actor
 
 Number = int | Decimal
+Row = tuple[tuple[Any, ...], dict[str, Number]]
 
 
 @dataclass(frozen=True)
@@ -384,9 +386,9 @@ def compute(
     open_session: Callable[[], Session] | None = None,
 ) -> Impact:
     """Every figure of the period for the actor. With `shared`, the rows every viewer
-    counts come from it (the whole alliance's, a group's taken from them), counted with
-    sessions from `open_session`; only the actor's own AMBER+STRICT and RED rows are
-    counted here."""
+    counts, and those only this viewer's figures add (AMBER+STRICT, RED), come from it
+    (the whole alliance's; a group's are taken from them), counted with sessions from
+    `open_session` when they are missing or old."""
     names = {name: name for name in COUNTED}
     names["brands"] = "group_brands" if group_id is not None else "brands"
     cubes: dict[str, Cube] = {}
@@ -398,24 +400,16 @@ def compute(
             rows = cube(session, actor, source, period, group_id).rows
             cubes[name] = Cube(source, dims, _masked(dims, rows, actor))
             continue
-        kept = shared.get(
-            (source_name, period),
-            lambda source=source: _counted_for_all(open_session, actor, source, period),  # type: ignore[misc]
-        )
-        as_of = kept.counted_at if as_of is None else min(as_of, kept.counted_at)
-        rows = kept.rows
-        if group_id is not None:
-            at = dims.index("group")
-            rows = [row for row in rows if row[0][at] == group_id]
+        parts: list[tuple[object, ...]] = [(source_name, period)]
         if source.personal is not None:
-            rows = (
-                rows + cube(session, actor, source, period, group_id, source.personal(actor)).rows
-            )
+            parts.append((source_name, period, _viewer_key(actor)))
+        rows = []
+        for key in parts:
+            kept = shared.get(key, partial(_counted, open_session, actor, source, period, key))
+            as_of = kept.counted_at if as_of is None else min(as_of, kept.counted_at)
+            rows += kept.rows if group_id is None else _of_group(kept.rows, dims, group_id)
         cubes[name] = Cube(source, dims, _masked(dims, rows, actor))
     return Impact(period, group_id, cubes, as_of)
-
-
-Row = tuple[tuple[Any, ...], dict[str, Number]]
 
 
 def _masked(dims: tuple[str, ...], rows: list[Row], actor: Actor) -> list[Row]:
@@ -433,14 +427,33 @@ def _masked(dims: tuple[str, ...], rows: list[Row], actor: Actor) -> list[Row]:
     return masked
 
 
-def _counted_for_all(
-    open_session: Callable[[], Session], actor: Actor, source: Source, period: Period
-) -> list[tuple[tuple[Any, ...], dict[str, Number]]]:
+def _viewer_key(actor: Actor) -> tuple[object, ...]:
+    """What decides which AMBER+STRICT and RED rows a viewer's figures add."""
+    return (actor.person_id, actor.brand_id, actor.coordinated_group_ids, actor.acts_for_brand)
+
+
+def _counted(
+    open_session: Callable[[], Session],
+    actor: Actor,
+    source: Source,
+    period: Period,
+    key: tuple[object, ...],
+) -> list[Row]:
+    """The whole alliance's rows of the period that every viewer counts (a key of two) or
+    that this viewer's figures add (a key naming the viewer), in a session of their own:
+    this may run on another thread."""
+    personal = source.personal if len(key) > 2 else None
+    counted = personal(actor) if personal is not None else source.shared()
     session = open_session()
     try:
-        return cube(session, actor, source, period, None, source.shared()).rows
+        return cube(session, actor, source, period, None, counted).rows
     finally:
         session.close()
+
+
+def _of_group(rows: list[Row], dims: tuple[str, ...], group_id: int) -> list[Row]:
+    at = dims.index("group")
+    return [row for row in rows if row[0][at] == group_id]
 
 
 @dataclass

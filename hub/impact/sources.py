@@ -73,7 +73,7 @@ class Source:
     dims: dict[str, Any]  # breakdowns: group, country, marketplace, status, currency
     measures: dict[str, Measure]
     # Rows every viewer's figures count (the same for all, so they may be kept a while),
-    # and the rows only some viewers' figures count besides (always asked afresh).
+    # and the rows only some viewers' figures count besides (kept for each viewer apart).
     shared: Callable[[], ColumnElement[bool]]
     readable: Callable[[Actor], ColumnElement[bool]]
     title: Any  # a row's title in a list
