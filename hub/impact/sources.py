@@ -155,7 +155,7 @@ CORRELATIONS = Source(
     at=IntelReport.created_at,
     joins=((_AUTHOR_BRAND, col(_AUTHOR_BRAND.id) == IntelReport.brand_id),),
     group=IntelReport.group_id,
-    dims={"group": IntelReport.group_id, "country": _AUTHOR_BRAND.country},
+    dims={"group": IntelReport.group_id},
     measures={"correlations": Measure()},
     shared=intel_counted_for_all,
     personal=intel_counted_for_readers,
@@ -177,7 +177,7 @@ CONFIRMATIONS = Source(
         (_CONFIRMING_BRAND, col(_CONFIRMING_BRAND.id) == Sighting.brand_id),
     ),
     group=IntelReport.group_id,
-    dims={"group": IntelReport.group_id, "country": _CONFIRMING_BRAND.country},
+    dims={"group": IntelReport.group_id},
     measures={"confirmations": Measure()},
     shared=intel_counted_for_all,
     personal=intel_counted_for_readers,
@@ -226,7 +226,6 @@ TAKEDOWNS = Source(
     group=IntelReport.group_id,
     dims={
         "group": IntelReport.group_id,
-        "country": _AUTHOR_BRAND.country,
         "marketplace": IntelReport.marketplace,
         "marking": _MARKING,
     },
@@ -279,10 +278,7 @@ PURCHASES = Source(
         (_BUYING_BRAND, col(_BUYING_BRAND.id) == Purchase.brand_id),
     ),
     group=Campaign.group_id,
-    dims={
-        "group": Campaign.group_id,
-        "country": _BUYING_BRAND.country,
-    },
+    dims={"group": Campaign.group_id},
     measures={
         "test_buys": Measure(),
         "examined": Measure(_examined),
