@@ -481,8 +481,8 @@ def plan_pages(
                 "impact",
                 "Impact dashboard",
                 f"/impact?year={utcnow().year}",
-                "this year's figures of the whole alliance (those every member shares kept "
-                "by each worker, the member's own AMBER+STRICT and RED counted each time)",
+                "this year's figures of the whole alliance, kept by each worker for five "
+                "minutes (the first request of each worker counts them: seconds at 1M)",
             ),
         ],
         signup_kind=signup_kind,
