@@ -18,7 +18,7 @@ from hub.impact import figures
 from hub.impact.models import REFERRAL_STATUS_LABELS
 from hub.impact.periods import FIRST_YEAR, Period
 from hub.impact.sources import SOURCES
-from hub.impact.views import Dashboard, csv_rows
+from hub.impact.views import Dashboard, breakdown_label, csv_rows
 from hub.intel.exports import safe_cell
 from hub.intel.models import STATUS_LABELS, TLP_LABELS, TakedownOutcome
 from hub.members.countries import country_name
@@ -193,7 +193,8 @@ def impact_rows(
             "trace": found,
             "bucket": period.bucket(chosen_bucket) if chosen_bucket is not None else None,
             "only": {
-                figures.BREAKDOWNS[dim]: _shown(dim, value, groups) for dim, value in only.items()
+                figures.BREAKDOWNS[dim]: breakdown_label(dim, value, groups)
+                for dim, value in only.items()
             },
             "groups": groups,
             "cell_text": lambda kind, value: cell_text(kind, value, groups),
@@ -229,16 +230,6 @@ def _breakdown(request: Request, figure: str, groups: dict[int, WorkingGroup]) -
         else:
             only[dim] = value[:200]
     return only
-
-
-def _shown(dim: str, value: Any, groups: dict[int, WorkingGroup]) -> str:
-    if dim == "group":
-        return groups[value].name
-    if dim == "country":
-        return country_name(value) if value else "(not given)"
-    if dim == "status":
-        return str(REFERRAL_STATUS_LABELS.get(value, value))
-    return value or "(not given)"
 
 
 def cell_text(kind: str, value: Any, groups: dict[int, WorkingGroup]) -> str:

@@ -74,6 +74,20 @@ def hours_text(seconds: Number, count: Number) -> str:
     return f"{float(seconds) / float(count) / 3600:.1f} h" if count else "—"
 
 
+def breakdown_label(dim: str, value: Any, groups: dict[int, WorkingGroup]) -> str:
+    """How a value of a breakdown (a group id, a country code...) reads on a page."""
+    if dim == "group":
+        group = groups.get(value or 0)
+        return group.name if group else "—"
+    if dim == "country":
+        return country_name(value) if value else "(not given)"
+    if dim == "status":
+        return str(REFERRAL_STATUS_LABELS.get(value, value))
+    if value == OTHER_GROUPS:
+        return "(in working groups you are not in)"
+    return str(value or "(not given)")
+
+
 @dataclass
 class Dashboard:
     """The figures of one viewer's dashboard, laid out."""
@@ -102,10 +116,6 @@ class Dashboard:
         whole = self._value(share.denominator, bucket, only)
         ratio = float(part) / float(whole) if whole else None
         return Cell(percent_text(part, whole), self.link(share.numerator, bucket, **only), ratio)
-
-    def group_name(self, group_id: int | None) -> str:
-        group = self.groups.get(group_id or 0)
-        return group.name if group else "—"
 
     def tiles(self, **only: Any) -> list[Tile]:
         impact = self.impact
@@ -178,15 +188,7 @@ class Dashboard:
         return charts
 
     def _label(self, dim: str, value: Any) -> str:
-        if dim == "group":
-            return self.group_name(value)
-        if dim == "country":
-            return country_name(value) if value else "(not given)"
-        if dim == "status":
-            return str(REFERRAL_STATUS_LABELS.get(value, value))
-        if value == OTHER_GROUPS:
-            return "(in working groups you are not in)"
-        return str(value or "(not given)")
+        return breakdown_label(dim, value, self.groups)
 
     def _values(self, figure: str, dim: str) -> list[Any]:
         by = self.impact.by(figure, dim)
