@@ -229,27 +229,31 @@ def test_every_month_of_the_last_year_has_work(demo: Demo, session: Session) -> 
 
 
 def test_correlations_across_brands_every_month(demo: Demo, session: Session) -> None:
-    """Every month has reports naming a seller another brand reported before (up to
-    TLP:AMBER), and each report's stored `correlated` flag says exactly that."""
-    earlier: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
-    for kind, normalised, report_id, brand_id, tlp in session.exec(
+    """Every month has reports naming a seller another brand reported before (in a CLEAR or
+    GREEN report, or an AMBER one of the same group), and each report's stored `correlated`
+    flag says exactly that."""
+    earlier: dict[tuple[str, str], list[tuple[int, int, int, str]]] = {}
+    for kind, normalised, report_id, brand_id, group_id, tlp in session.exec(
         select(
             Indicator.kind,
             Indicator.normalised,
             IntelReport.id,
             IntelReport.brand_id,
+            IntelReport.group_id,
             IntelReport.tlp,
         ).join(IntelReport, col(IntelReport.id) == Indicator.report_id)
     ):
-        earlier.setdefault((kind, normalised), []).append((report_id or 0, brand_id, tlp))
+        earlier.setdefault((kind, normalised), []).append((report_id or 0, brand_id, group_id, tlp))
     matched: set[int] = set()
     for reports in earlier.values():
-        for report_id, brand_id, _ in reports:
+        for report_id, brand_id, group_id, _ in reports:
             if any(
                 other < report_id
                 and other_brand != brand_id
-                and tlp in (Tlp.clear, Tlp.green, Tlp.amber)
-                for other, other_brand, tlp in reports
+                and (
+                    tlp in (Tlp.clear, Tlp.green) or (tlp == Tlp.amber and other_group == group_id)
+                )
+                for other, other_brand, other_group, tlp in reports
             ):
                 matched.add(report_id)
     rows = session.exec(select(IntelReport.id, IntelReport.created_at, IntelReport.correlated))
