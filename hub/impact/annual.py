@@ -80,9 +80,12 @@ def save_narrative(
     ensure(actor, Action.write_narrative, group.id)
     state = state_of(session, period)
     if state.published:
-        raise Conflict(
-            f"The {period.label} report is published; an alliance admin must withdraw it "
-            "before its sections change."
+        # As a form error, so the writer's text comes back with it rather than being lost.
+        raise NarrativeChanged(
+            {
+                "body": f"The {period.label} report is published; an alliance admin must "
+                "withdraw it before its sections change. Your text is kept below."
+            }
         )
     body = body_md.strip()
     if len(body) > MAX_NARRATIVE:

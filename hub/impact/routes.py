@@ -22,7 +22,7 @@ from hub.impact.views import Dashboard, breakdown_label, csv_rows
 from hub.intel.exports import safe_cell
 from hub.intel.models import STATUS_LABELS, TLP_LABELS, TakedownOutcome
 from hub.members.countries import country_name
-from hub.policy import Action, Actor, ensure
+from hub.policy import Action, Actor, can, ensure
 from hub.testbuys.models import VERDICT_LABELS
 from hub.web import render
 
@@ -85,10 +85,8 @@ def dashboard_of(
 
 
 def my_groups(actor: Actor, groups: dict[int, WorkingGroup]) -> list[WorkingGroup]:
-    if actor.is_alliance_admin:
-        return list(groups.values())
-    mine = actor.group_ids | actor.coordinated_group_ids
-    return [group for group in groups.values() if group.id in mine]
+    """The groups whose own dashboard the actor may open, for the scope picker."""
+    return [g for g in groups.values() if can(actor, Action.view_group_impact, g.id)]
 
 
 @router.get("/impact")

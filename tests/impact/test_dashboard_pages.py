@@ -139,6 +139,7 @@ def test_annual_report_is_a_draft_for_writers_until_published(
     assert "<strong>record</strong>" in published.text and "Published" in published.text
     frozen = coordinator.post("/impact/report/narrative", data={**form, "seen": "x"})
     assert frozen.status_code == 409
+    assert "is published" in frozen.text and "A **record** year." in frozen.text
 
 
 def test_a_running_year_cannot_be_published(world: World, client_as: ClientAs) -> None:
