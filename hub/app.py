@@ -90,15 +90,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_url=None,
         dependencies=[Depends(authenticate), Depends(check_csrf), Depends(refuse_nul_characters)],
     )
-    app.state.settings = settings
     app.state.engine = engine
     if settings.count_queries:
         query_count.watch(engine)
     app.state.session_factory = session_factory(engine)
     app.state.templates = build_environment(auto_reload=settings.env != Environment.production)
-    app.state.provider_clients = ProviderClients(settings)
-    app.state.shared_figures = SharedFigures(settings.impact_cache_ttl)
-    app.state.demo_accounts = []
+    forget_everything(app, settings)
 
     app.add_middleware(
         SessionMiddleware,
@@ -161,6 +158,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     _install_error_pages(app)
     return app
+
+
+def forget_everything(app: FastAPI, settings: Settings) -> None:
+    """Set what the app learns while it runs (identity providers' metadata, counted
+    figures, demo accounts) to a new start. The tests reuse one app this way: FastAPI
+    prepares each route's request model at an app's first request, half a second a test."""
+    app.state.settings = settings
+    app.state.provider_clients = ProviderClients(settings)
+    app.state.shared_figures = SharedFigures(settings.impact_cache_ttl)
+    app.state.demo_accounts = []
 
 
 def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:

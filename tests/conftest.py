@@ -14,7 +14,7 @@ from itsdangerous import TimestampSigner
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
-from hub.app import create_app
+from hub.app import create_app, forget_everything
 from hub.auth import sessions
 from hub.config import Environment, Settings
 from hub.db import make_engine, upgrade_database
@@ -104,11 +104,18 @@ def module_db(module_connection: Connection) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="session")
+def shared_app(settings: Settings, engine: Engine) -> FastAPI:
+    return create_app(settings, engine)
+
+
 @pytest.fixture
-def app(settings: Settings, engine: Engine, connection: Connection) -> FastAPI:
-    app = create_app(settings, engine)
-    app.state.session_factory = lambda: _bound_session(connection)
-    return app
+def app(shared_app: FastAPI, settings: Settings, connection: Connection) -> FastAPI:
+    """The app, as new: one app serves every test, as building one costs half a second
+    at its first request (see `forget_everything`)."""
+    forget_everything(shared_app, settings)
+    shared_app.state.session_factory = lambda: _bound_session(connection)
+    return shared_app
 
 
 def session_cookie(data: dict[str, object], secret: str = TEST_SECRET) -> str:
