@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 OIDC_DIR := tests/e2e/oidc
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test install lint test-sqlite test-postgres browser oidc-provider postgres
+.PHONY: demo test install lint test-sqlite test-postgres browser oidc-provider postgres messages language
 
 demo: $(INSTALLED)
 	$(BIN)/hub demo
@@ -45,6 +45,22 @@ test-postgres: $(INSTALLED) postgres
 	else \
 		echo "*** PostgreSQL is not reachable at $(PG_TEST_URL): the PostgreSQL run was NOT done. ***" >&2; \
 	fi
+
+# Translations (README: "Languages"). `make messages` after changing any English text:
+# it collects every marked string into messages.pot, adds the new ones to each language's
+# messages.po (to translate there), and compiles them. `make language LANGUAGE=fr` starts a
+# new language from messages.pot; the hub offers it as soon as its messages.po exists.
+TRANSLATIONS := hub/translations
+
+messages: $(INSTALLED)
+	$(BIN)/pybabel -q extract -F $(TRANSLATIONS)/babel.cfg -k lazy_gettext --add-location=file \
+		--sort-by-file --project="Alliance Hub" -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
+
+language: $(INSTALLED)
+	@test -n "$(LANGUAGE)" || { echo "Name the language: make language LANGUAGE=fr" >&2; exit 1; }
+	$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(LANGUAGE)
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:

@@ -81,7 +81,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "group_membership": ("group_id", "brand_id", "joined_at"),
     "person": (
         "id", "brand_id", "email", "name", "job_title", "role", "is_active", "created_at",
-        "last_login_at", "time_zone",
+        "last_login_at", "time_zone", "language",
     ),
     "login_event": (
         "id", "at", "brand_id", "person_id", "email", "outcome", "reason", "ip", "test_only",
@@ -543,11 +543,12 @@ class Generator:
         created = founded + rng.randrange(330 * DAY)
         last_login = self.now - rng.randrange(30 * DAY) if active else None
         zone = rng.choice(w.ZONES) if rng.random() < 0.2 else ""
+        language = ("", "zh_Hans", "en")[person % 3]  # not drawn: the stream stays as it was
         self.out.add(
             "person",
             (
                 person, brand_id, email, name, rng.choice(titles), role, active, self.when(created),
-                self.when(last_login) if last_login else None, zone,
+                self.when(last_login) if last_login else None, zone, language,
             ),
         )  # fmt: skip
         # The brand's sign-in log: the last sign-in and a few before it, now and then refused.

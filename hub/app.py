@@ -32,6 +32,7 @@ from hub.errors import DomainError, NotSignedIn
 from hub.events.routes import router as events_router
 from hub.groups.routes import router as groups_router
 from hub.home import router as home_router
+from hub.i18n import Localise
 from hub.impact.referral_routes import router as referral_router
 from hub.impact.report_routes import router as impact_report_router
 from hub.impact.routes import router as impact_router
@@ -64,7 +65,8 @@ class HubApp(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
         stack = SecurityHeaders(
-            RequestOrigin(super().build_middleware_stack()), hsts=settings.secure_cookies
+            RequestOrigin(Localise(super().build_middleware_stack())),
+            hsts=settings.secure_cookies,
         )
         return QueryCountHeader(stack) if settings.count_queries else stack
 

@@ -36,6 +36,7 @@ class Actor:
     session_id: int | None = None
     unread_notifications: int = 0
     time_zone: str = ""  # chosen on the profile; empty: as the browser says
+    language: str = ""  # chosen on the profile; empty: as the browser asks
     brand_name: str = ""
     # A brand API token: the brand's shared view, without the person's own TLP:RED
     # reports or coordinator rights (hub.api.tokens).

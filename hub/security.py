@@ -8,7 +8,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub import audit, outage
+from hub import audit, i18n, outage
 from hub.auth import sessions
 from hub.db import end_read, open_session
 from hub.errors import DomainError, Invalid, NotSignedIn
@@ -17,7 +17,7 @@ from hub.web import CSRF_FIELD, CSRF_HEADER
 # Everything needs a signed-in person except these paths (and the mounted static files).
 # The calendar feed is opened by calendar applications, without a session: its secret
 # token is the credential (hub.events.feeds).
-PUBLIC_PATHS = ("/login", "/logout", "/auth/", "/healthz", "/readyz", "/calendar/")
+PUBLIC_PATHS = ("/login", "/logout", "/auth/", "/healthz", "/readyz", "/calendar/", "/language")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -61,6 +61,8 @@ def authenticate(request: Request) -> Iterator[None]:
             end_read(session)
             if request.state.actor is None:
                 request.session.pop("sid", None)
+            else:
+                i18n.current().prefer(request.state.actor.language, request.state.actor.time_zone)
         if request.state.actor is None and not is_public(request.url.path):
             raise NotSignedIn()
         yield

@@ -13,7 +13,7 @@ from jinja2_fragments import render_block
 from markupsafe import Markup
 from pydantic import BeforeValidator
 
-from hub import ROOT, policy
+from hub import ROOT, i18n, policy
 from hub.events.times import span_text, to_local
 from hub.members.models import ROLE_LABELS
 
@@ -43,13 +43,12 @@ def build_environment(auto_reload: bool = True) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    i18n.install(env)
     env.globals["Action"] = policy.Action
     env.globals["role_labels"] = ROLE_LABELS
     env.filters["initials"] = initials
     # For HTML that hub.intel.markdown sanitised when it was saved, and nothing else.
     env.filters["sanitised"] = Markup
-    env.filters["when"] = lambda value: value.strftime("%d %b %Y, %H:%M UTC") if value else "—"
-    env.filters["day"] = lambda value: value.strftime("%d %b %Y") if value else "—"
     env.filters["in_zone"] = in_zone
     env.filters["event_span"] = lambda event, viewer: span_text(
         event.starts_at, event.ends_at, event.all_day, event.time_zone, viewer

@@ -77,6 +77,10 @@ MATRIX: dict[tuple[str, str], tuple[Answer, ...]] = {
         (400,     303,     303,     303,     303,     303,     303),
     ("POST", "/logout"):
         (SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN, SIGN_IN),
+    # Anyone may change the language; a visitor's choice is kept in a cookie only (303,
+    # nothing saved: tests/test_languages.py), a person's on their profile too.
+    ("POST", "/language"):
+        (303,     DONE,    DONE,    DONE,    DONE,    DONE,    DONE),
     ("GET", "/brands"):
         (SIGN_IN, 200,     200,     200,     200,     200,     200),
     ("GET", "/brands/{slug}"):
@@ -308,6 +312,7 @@ def _report_form(title: str) -> dict[str, str | list[str]]:
 FORMS: dict[tuple[str, str], Callable[[Target], Mapping[str, str | list[str]]]] = {
     ("POST", "/login"): lambda t: {"email": f"someone@{t.domain}", "next": "/"},
     ("POST", "/logout"): lambda t: {},
+    ("POST", "/language"): lambda t: {"language": "zh_Hans", "next": "/"},
     ("POST", "/brands/{slug}/people"): lambda t: {
         "name": "Nova Newcomer",
         "email": f"nova.newcomer@{t.domain}",
@@ -439,6 +444,9 @@ def _report_posted(db: Session, t: Target) -> bool:
 
 # What each form changes; checked to have happened when allowed and not when refused.
 EFFECTS: dict[tuple[str, str], Callable[[Session, Target], bool]] = {
+    ("POST", "/language"): lambda db, t: (
+        db.exec(select(Person).where(Person.language == "zh_Hans")).first() is not None
+    ),
     ("POST", "/brands/{slug}/people"): lambda db, t: (
         db.exec(select(Person).where(Person.email == f"nova.newcomer@{t.domain}")).first()
         is not None

@@ -171,4 +171,5 @@ def _actor(
         session_id=session_id,
         unread_notifications=unread or 0,
         time_zone=person.time_zone,
+        language=person.language,
     )

@@ -73,3 +73,6 @@ class Person(SQLModel, table=True):
     last_login_at: datetime | None = None
     # The zone times are shown in; empty means "as the browser says", else UTC.
     time_zone: str = Field(default="", sa_type=String(64))
+    # The language the hub speaks to them in (a code of hub.i18n.languages()); empty means
+    # "as the browser asks".
+    language: str = Field(default="", sa_type=String(16))

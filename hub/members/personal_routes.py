@@ -1,5 +1,6 @@
-"""A person's own settings: the time zone times are shown in, what reaches them by e-mail,
-and their secret calendar subscription address."""
+"""A person's own settings: the language and time zone the hub speaks in, what reaches them
+by e-mail, and their secret calendar subscription address. The language can be changed from
+any page, signed in or not."""
 
 from typing import Annotated
 
@@ -7,12 +8,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from hub import audit
+from hub import audit, i18n
+from hub.auth.routes import safe_next
 from hub.db import SessionDep
 from hub.deps import CurrentActor
-from hub.errors import InvalidForm, NotFound
+from hub.errors import Invalid, InvalidForm, NotFound
 from hub.events import feeds
 from hub.events.times import TZ_COOKIE, is_zone, zone_names
+from hub.i18n import gettext as _
 from hub.members.models import Person
 from hub.notify import topics
 from hub.policy import Actor
@@ -73,6 +76,41 @@ def set_time_zone(
     session.commit()
     flash(request, f"Times are now shown in {chosen or 'your browser’s time zone'}.")
     return redirect(request, "/me")
+
+
+@router.post("/language")
+def set_language(
+    request: Request,
+    session: SessionDep,
+    language: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """From the switcher at the foot of every page: kept in a cookie (for the sign-in page)
+    and, for a signed-in person, on their profile, so every device and e-mail follows."""
+    if language not in i18n.languages():
+        raise Invalid(
+            _("Choose one of the languages offered: %(names)s.", names=", ".join(i18n.languages()))
+        )
+    actor: Actor | None = request.state.actor
+    if actor is not None:
+        person = session.get(Person, actor.person_id)
+        if person is None:
+            raise NotFound()
+        person.language = language
+        session.add(person)
+        audit.record(session, actor.audit_id, actor.label, "person.language", f"person:{person.id}")
+        session.commit()
+    i18n.current().prefer(language, "")  # the confirmation is already in the new language
+    flash(request, _("The hub now speaks %(language)s.", language=i18n.language_name(language)))
+    response = redirect(request, safe_next(next))
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE,
+        language,
+        max_age=365 * 86400,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+    )
+    return response
 
 
 @router.post("/me/calendar-feed")
