@@ -304,14 +304,11 @@ def percent(value: float | None, decimals: int = 0) -> str:
 
 
 def money(amount: int | float | Decimal | None, currency: str) -> str:
-    """An amount with its currency: 'US$1,250.00' / '€85.50' in English, 'US$1,250.00' / '¥340.00'
-    as Chinese readers write them; an unknown code is shown as it was given."""
+    """An amount with its currency, never converted: '$1,250.00' / 'CN¥340.00' in English,
+    'US$1,250.00' / '¥340.00' as Chinese readers write them; an unknown code as given."""
     if amount is None:
         return "—"
-    try:
-        return babel_numbers.format_currency(amount, currency, locale=current().locale)
-    except (ValueError, babel_numbers.UnknownCurrencyError):
-        return f"{number(amount, 2)} {currency}"
+    return babel_numbers.format_currency(amount, currency, locale=current().locale)
 
 
 def install(env: Environment) -> None:

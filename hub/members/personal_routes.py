@@ -39,6 +39,7 @@ def _page(
         "members/settings.html",
         {
             "zones": zone_names(),
+            "browser_language": i18n.negotiate(request.headers.get("accept-language", ""))[0],
             "browser_zone": request.cookies.get(TZ_COOKIE, ""),
             "feed_url": f"{settings.base_url.rstrip('/')}/calendar/{token}.ics",
             "topics": topics.TOPICS,
@@ -65,7 +66,9 @@ def set_time_zone(
     """An empty choice means: follow the browser."""
     chosen = time_zone.strip()
     if chosen and not is_zone(chosen):
-        error = InvalidForm({"time_zone": "Choose a time zone from the list, e.g. Europe/Paris."})
+        error = InvalidForm(
+            {"time_zone": _("Choose a time zone from the list, e.g. Europe/Paris.")}
+        )
         return _page(request, session, actor, error.errors, error.status_code)
     person = session.get(Person, actor.person_id)
     if person is None:
@@ -74,7 +77,10 @@ def set_time_zone(
     session.add(person)
     audit.record(session, actor.audit_id, actor.label, "person.time_zone", f"person:{person.id}")
     session.commit()
-    flash(request, f"Times are now shown in {chosen or 'your browser’s time zone'}.")
+    if chosen:
+        flash(request, _("Times are now shown in %(zone)s.", zone=chosen))
+    else:
+        flash(request, _("Times are now shown in your browser’s time zone."))
     return redirect(request, "/me")
 
 
@@ -85,12 +91,12 @@ def set_language(
     language: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """From the switcher at the foot of every page: kept in a cookie (for the sign-in page)
-    and, for a signed-in person, on their profile, so every device and e-mail follows."""
-    if language not in i18n.languages():
-        raise Invalid(
-            _("Choose one of the languages offered: %(names)s.", names=", ".join(i18n.languages()))
-        )
+    """From the switcher at the foot of every page, or the settings page (where an empty
+    choice means: as my browser asks). Kept in a cookie (for the sign-in page) and, for a
+    signed-in person, on their profile, so their other devices and their e-mails follow."""
+    if language and language not in i18n.languages():
+        names = ", ".join(i18n.language_name(code) for code in i18n.languages())
+        raise Invalid(_("Choose one of the languages offered: %(names)s.", names=names))
     actor: Actor | None = request.state.actor
     if actor is not None:
         person = session.get(Person, actor.person_id)
@@ -100,16 +106,25 @@ def set_language(
         session.add(person)
         audit.record(session, actor.audit_id, actor.label, "person.language", f"person:{person.id}")
         session.commit()
-    i18n.current().prefer(language, "")  # the confirmation is already in the new language
-    flash(request, _("The hub now speaks %(language)s.", language=i18n.language_name(language)))
+    presentation = i18n.current()
+    if language:
+        presentation.prefer(language, "")  # the confirmation is in the new language already
+        flash(request, _("The hub now speaks %(language)s.", language=i18n.language_name(language)))
+    else:
+        browser, _formats = i18n.negotiate(request.headers.get("accept-language", ""))
+        presentation.prefer(browser, "")
+        flash(request, _("The hub now speaks the language your browser asks for."))
     response = redirect(request, safe_next(next))
-    response.set_cookie(
-        i18n.LANGUAGE_COOKIE,
-        language,
-        max_age=365 * 86400,
-        samesite="lax",
-        secure=request.app.state.settings.secure_cookies,
-    )
+    if language:
+        response.set_cookie(
+            i18n.LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 86400,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
+        )
+    else:
+        response.delete_cookie(i18n.LANGUAGE_COOKIE)
     return response
 
 
@@ -118,7 +133,7 @@ def reset_feed(request: Request, session: SessionDep, actor: CurrentActor) -> Re
     feeds.reset(session, request.app.state.settings, actor)
     audit.record(session, actor.audit_id, actor.label, "calendar_feed.reset", "")
     session.commit()
-    flash(request, "Your calendar address was changed; the old one no longer works.")
+    flash(request, _("Your calendar address was changed; the old one no longer works."))
     return redirect(request, "/me")
 
 
@@ -134,5 +149,5 @@ async def set_e_mail(request: Request, session: SessionDep, actor: CurrentActor)
         return _page(request, session, actor, invalid.errors, invalid.status_code, current)
     audit.record(session, actor.audit_id, actor.label, "person.e_mail_choices", "")
     session.commit()
-    flash(request, "Your e-mail choices are saved.")
+    flash(request, _("Your e-mail choices are saved."))
     return redirect(request, "/me")
