@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 OIDC_DIR := tests/e2e/oidc
+AXE_DIR := tests/e2e/axe
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test install lint test-sqlite test-postgres browser oidc-provider postgres messages language
+.PHONY: demo test install lint test-sqlite test-postgres browser oidc-provider axe postgres messages language
 
 demo: $(INSTALLED)
 	$(BIN)/hub demo
@@ -33,7 +34,7 @@ lint: $(INSTALLED)
 PYTEST := $(BIN)/pytest -n auto --dist loadfile
 
 # Every test, browser tests included, on SQLite.
-test-sqlite: $(INSTALLED) browser oidc-provider
+test-sqlite: $(INSTALLED) browser oidc-provider axe
 	$(PYTEST)
 
 # The database tests again on PostgreSQL (the browser tests need no second run).
@@ -62,13 +63,16 @@ language: $(INSTALLED)
 	@test -n "$(LANGUAGE)" || { echo "Name the language: make language LANGUAGE=fr" >&2; exit 1; }
 	$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(LANGUAGE)
 
-# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+# Debian's Chromium for the browser tests (Playwright cannot download its own here), with
+# Latin and Chinese fonts (a small CJK font, so the Chinese screenshots show characters).
+BROWSER_PACKAGES := chromium fonts-liberation fonts-wqy-microhei
+
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		export DEBIAN_FRONTEND=noninteractive; \
-		$$SUDO apt-get install -y -q chromium fonts-liberation </dev/null \
-		|| { $$SUDO apt-get update -q </dev/null && $$SUDO apt-get install -y -q chromium fonts-liberation </dev/null; }; \
+		$$SUDO apt-get install -y -q $(BROWSER_PACKAGES) </dev/null \
+		|| { $$SUDO apt-get update -q </dev/null && $$SUDO apt-get install -y -q $(BROWSER_PACKAGES) </dev/null; }; \
 	fi
 
 # node's oidc-provider: the real third-party identity provider of the login tests.
@@ -76,6 +80,13 @@ oidc-provider: $(OIDC_DIR)/node_modules/.installed
 
 $(OIDC_DIR)/node_modules/.installed: $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
 	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# axe-core: the accessibility checker the browser tests inject into every page.
+axe: $(AXE_DIR)/node_modules/.installed
+
+$(AXE_DIR)/node_modules/.installed: $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	cd $(AXE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Start the machine's PostgreSQL cluster if it is installed but down.

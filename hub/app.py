@@ -32,7 +32,8 @@ from hub.errors import DomainError, NotSignedIn
 from hub.events.routes import router as events_router
 from hub.groups.routes import router as groups_router
 from hub.home import router as home_router
-from hub.i18n import Localise
+from hub.i18n import Localise, lazy_gettext
+from hub.i18n import gettext as _
 from hub.impact.referral_routes import router as referral_router
 from hub.impact.report_routes import router as impact_report_router
 from hub.impact.routes import router as impact_router
@@ -191,17 +192,22 @@ def _error_page(request: Request, status_code: int, title: str, message: str) ->
     return response
 
 
+# Shown in the viewer's language: each title is translated whenever a page is made.
 TITLES = {
-    400: "That did not work",
-    401: "Please sign in",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed here",
-    409: "That clashes with something",
-    422: "Please check what you entered",
-    429: "Please slow down",
-    500: "Something went wrong on our side",
+    400: lazy_gettext("That did not work"),
+    401: lazy_gettext("Please sign in"),
+    403: lazy_gettext("Not allowed"),
+    404: lazy_gettext("Page not found"),
+    405: lazy_gettext("Not allowed here"),
+    409: lazy_gettext("That clashes with something"),
+    422: lazy_gettext("Please check what you entered"),
+    429: lazy_gettext("Please slow down"),
+    500: lazy_gettext("Something went wrong on our side"),
 }
+
+
+def _title(status: int) -> str:
+    return str(TITLES.get(status) or TITLES[400])
 
 
 def _install_error_pages(app: FastAPI) -> None:
@@ -223,8 +229,7 @@ def _install_error_pages(app: FastAPI) -> None:
     async def domain_error(request: Request, error: DomainError) -> Response:
         if error.status_code == 403:
             await audit_refusal(request, error)
-        title = TITLES.get(error.status_code, "That did not work")
-        response = _error_page(request, error.status_code, title, error.message)
+        response = _error_page(request, error.status_code, _title(error.status_code), error.message)
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
@@ -232,24 +237,28 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         messages = {
-            404: "We could not find that page. It may have moved, or the address has a typo.",
-            405: "That address does not accept this kind of request.",
+            404: _("We could not find that page. It may have moved, or the address has a typo."),
+            405: _("That address does not accept this kind of request."),
         }
         status = error.status_code
         message = messages.get(status, str(error.detail))
-        return _error_page(request, status, TITLES.get(status, "That did not work"), message)
+        return _error_page(request, status, _title(status), message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
         fields = sorted({str(e["loc"][-1]) for e in error.errors() if e.get("loc")})
-        message = "Some of what was sent could not be understood"
         if fields:
-            message += f" ({', '.join(fields)})"
-        return _error_page(request, 422, TITLES[422], message + ".")
+            message = _(
+                "Some of what was sent could not be understood (%(fields)s).",
+                fields=", ".join(fields),
+            )
+        else:
+            message = _("Some of what was sent could not be understood.")
+        return _error_page(request, 422, _title(422), message)
 
     async def database_unavailable(request: Request, error: Exception) -> Response:
         outage.note(error, request.method, request.url.path)
-        response = _error_page(request, 503, outage.TITLE, outage.MESSAGE)
+        response = _error_page(request, 503, outage.title(), outage.message())
         response.headers["Retry-After"] = str(outage.RETRY_AFTER_S)
         return response
 
@@ -262,7 +271,9 @@ def _install_error_pages(app: FastAPI) -> None:
         return _error_page(
             request,
             500,
-            TITLES[500],
-            "The error has been logged. Nothing you saved before this was lost; please try "
-            "again in a moment.",
+            _title(500),
+            _(
+                "The error has been logged. Nothing you saved before this was lost; please try "
+                "again in a moment."
+            ),
         )

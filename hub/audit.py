@@ -17,6 +17,7 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.clock import utcnow
+from hub.i18n import lazy_gettext
 from hub.members.models import Person
 
 # The address of the request being served: set by RequestOrigin for the whole request
@@ -67,25 +68,25 @@ def record(
     session.add(entry)
 
 
-# The families of actions, for the search form's choices.
+# The families of actions, for the search form's choices, in the viewer's language.
 FAMILIES = {
-    "auth.": "Sign-ins",
-    "access.": "Refusals",
-    "person.": "People and roles",
-    "brand.": "Brands",
-    "group.": "Working groups",
-    "coordinator.": "Coordinators",
-    "idp.": "Identity providers",
-    "session.": "Sessions",
-    "intel.": "Intelligence",
-    "evidence.": "Evidence files",
-    "export.": "Exports",
-    "testbuy.": "Test-buys",
-    "event.": "Events",
-    "api.": "API tokens",
-    "webhook.": "Webhooks",
-    "referral.": "Referrals",
-    "impact.": "Impact reports",
+    "auth.": lazy_gettext("Sign-ins"),
+    "access.": lazy_gettext("Refusals"),
+    "person.": lazy_gettext("People and roles"),
+    "brand.": lazy_gettext("Brands"),
+    "group.": lazy_gettext("Working groups"),
+    "coordinator.": lazy_gettext("Coordinators"),
+    "idp.": lazy_gettext("Identity providers"),
+    "session.": lazy_gettext("Sessions"),
+    "intel.": lazy_gettext("Intelligence"),
+    "evidence.": lazy_gettext("Evidence files"),
+    "export.": lazy_gettext("Exports"),
+    "testbuy.": lazy_gettext("Test-buys"),
+    "event.": lazy_gettext("Events"),
+    "api.": lazy_gettext("API tokens"),
+    "webhook.": lazy_gettext("Webhooks"),
+    "referral.": lazy_gettext("Referrals"),
+    "impact.": lazy_gettext("Impact reports"),
 }
 
 

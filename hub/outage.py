@@ -10,15 +10,31 @@ import logging
 
 from sqlalchemy import exc
 
+from hub.i18n import SOURCE_LANGUAGE, presenting
+from hub.i18n import gettext as _
+
 log = logging.getLogger("hub")
 
 ERRORS = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
 RETRY_AFTER_S = 30
-TITLE = "The hub is briefly unavailable"
-MESSAGE = (
-    "The hub cannot reach its database at the moment, so what you just sent may not have "
-    "been saved. Please check and try again in a minute."
-)
+
+
+def title() -> str:
+    """The heading of the outage page, in the reader's language."""
+    return _("The hub is briefly unavailable")
+
+
+def message() -> str:
+    """What the outage page and the API's 503 say, in the reader's language."""
+    return _(
+        "The hub cannot reach its database at the moment, so what you just sent may not have "
+        "been saved. Please check and try again in a minute."
+    )
+
+
+# The English originals: what a client that asks for no language is told.
+with presenting(SOURCE_LANGUAGE):
+    TITLE, MESSAGE = title(), message()
 
 
 def note(error: Exception, method: str, path: str) -> None:

@@ -17,6 +17,8 @@ from hub.auth.models import RateCounter
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.errors import DomainError
+from hub.i18n import gettext as _
+from hub.i18n import ngettext, number
 
 
 class Limiter(Protocol):
@@ -154,7 +156,7 @@ class Limit:
     key: str
     allowed: int
     window: timedelta
-    refusal: Callable[[int], str]
+    refusal: Callable[[int], str]  # called when refusing: in the caller's language
     sweep: bool = True
 
 
@@ -215,10 +217,10 @@ def client_ip(request: Request) -> str:
 
 
 def in_words(seconds: int) -> str:
-    """A wait as people say it: "1 second", "45 seconds", "3 minutes"."""
+    """A wait as people say it, in their language: "1 second", "45 seconds", "3 minutes"."""
     if seconds < 90:
-        return f"{seconds} second{'' if seconds == 1 else 's'}"
-    return f"{-(-seconds // 60)} minutes"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
+    return ngettext("%(num)s minute", "%(num)s minutes", -(-seconds // 60))
 
 
 def fingerprint(value: str) -> str:
@@ -242,8 +244,11 @@ def login_limits(settings: Settings, ip: str, email: str) -> tuple[Limit, Limit]
 
     def refusal(wait: int) -> str:
         # The whole window, a wait that is always long enough; Retry-After has the exact one.
-        minutes = settings.login_attempt_window_minutes
-        return f"Too many sign-in attempts. Wait {minutes} minutes and try again."
+        return ngettext(
+            "Too many sign-in attempts. Wait %(num)s minute and try again.",
+            "Too many sign-in attempts. Wait %(num)s minutes and try again.",
+            settings.login_attempt_window_minutes,
+        )
 
     by_email = f"login-ip-email:{ip}:{fingerprint(email)}"
     return (
@@ -257,15 +262,18 @@ def search_limits(settings: Settings, ip: str, person_id: int) -> tuple[Limit, L
     per_ip = settings.searches_per_minute_per_ip
 
     def person_refusal(wait: int) -> str:
-        return (
-            f"You searched more than {per_person} times in a minute. "
-            f"Please try again in {in_words(wait)}."
+        return _(
+            "You searched more than %(count)s times in a minute. Please try again in %(wait)s.",
+            count=number(per_person),
+            wait=in_words(wait),
         )
 
     def ip_refusal(wait: int) -> str:
-        return (
-            f"More than {per_ip} searches came from your network in a minute. "
-            f"Please try again in {in_words(wait)}."
+        return _(
+            "More than %(count)s searches came from your network in a minute. "
+            "Please try again in %(wait)s.",
+            count=number(per_ip),
+            wait=in_words(wait),
         )
 
     return (
@@ -281,10 +289,11 @@ def evidence_limit(settings: Settings, person_id: int) -> Limit:
     allowed = settings.evidence_files_per_hour_per_person
 
     def refusal(wait: int) -> str:
-        return (
-            f"You may upload at most {allowed} evidence files an hour, and these would go "
-            f"past it, so nothing was saved. Please try fewer files, or again in "
-            f"{in_words(wait)}."
+        return _(
+            "You may upload at most %(count)s evidence files an hour, and these would go past "
+            "it, so nothing was saved. Please try fewer files, or again in %(wait)s.",
+            count=number(allowed),
+            wait=in_words(wait),
         )
 
     return Limit(f"evidence-person:{person_id}", allowed, HOUR, refusal, sweep=False)
@@ -294,9 +303,13 @@ def api_ip_limit(settings: Settings, ip: str) -> Limit:
     allowed = settings.api_requests_per_minute_per_ip
 
     def refusal(wait: int) -> str:
-        return (
-            f"More than {allowed} calls came from your address this minute; "
-            f"try again in {wait} seconds."
+        return ngettext(
+            "More than %(count)s calls came from your address this minute; "
+            "try again in %(num)s second.",
+            "More than %(count)s calls came from your address this minute; "
+            "try again in %(num)s seconds.",
+            wait,
+            count=number(allowed),
         )
 
     return Limit(f"api-ip:{ip}", allowed, MINUTE, refusal)
@@ -306,8 +319,11 @@ def api_token_limit(settings: Settings, token_id: int) -> Limit:
     allowed = settings.api_requests_per_minute
 
     def refusal(wait: int) -> str:
-        return (
-            f"This token made more than {allowed} calls this minute; try again in {wait} seconds."
+        return ngettext(
+            "This token made more than %(count)s calls this minute; try again in %(num)s second.",
+            "This token made more than %(count)s calls this minute; try again in %(num)s seconds.",
+            wait,
+            count=number(allowed),
         )
 
     return Limit(f"api:{token_id}", allowed, MINUTE, refusal, sweep=False)

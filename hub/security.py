@@ -12,6 +12,7 @@ from hub import audit, i18n, outage
 from hub.auth import sessions
 from hub.db import end_read, open_session
 from hub.errors import DomainError, Invalid, NotSignedIn
+from hub.i18n import gettext as _
 from hub.web import CSRF_FIELD, CSRF_HEADER
 
 # Everything needs a signed-in person except these paths (and the mounted static files).
@@ -38,8 +39,10 @@ class CsrfFailed(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "This form had expired or came from another site, so nothing was saved. "
-            "Reload the page and try again."
+            _(
+                "This form had expired or came from another site, so nothing was saved. "
+                "Reload the page and try again."
+            )
         )
 
 
@@ -98,8 +101,10 @@ async def refuse_nul_characters(request: Request) -> None:
             sent += [name, value] if isinstance(value, str) else [name]
     if any("\x00" in text for text in sent):
         raise Invalid(
-            "What was sent held an invisible NUL character, so nothing was done. Remove it "
-            "(it can come with text pasted from another program) and try again."
+            _(
+                "What was sent held an invisible NUL character, so nothing was done. Remove it "
+                "(it can come with text pasted from another program) and try again."
+            )
         )
 
 

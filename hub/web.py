@@ -56,12 +56,15 @@ def build_environment(auto_reload: bool = True) -> Environment:
     return env
 
 
-def in_zone(value: datetime | None, zone_name: str, pattern: str = "%a %d %b %Y, %H:%M") -> str:
-    """A stored UTC time as the clock reads in `zone_name`, with the zone's abbreviation."""
+def in_zone(value: datetime | None, zone_name: str, skeleton: str = "") -> str:
+    """A stored UTC time as the clock reads in `zone_name`, in the viewer's language: the
+    moment with the zone's abbreviation ('Mar 20, 2030, 10:00 AM CST', '2030年3月20日
+    10:00 CST'), or only the parts of its local day a Babel skeleton names ("MMM", "d")."""
     if value is None:
         return "—"
-    local = to_local(value, zone_name)
-    return f"{local.strftime(pattern)} {local.strftime('%Z')}".strip()
+    if not skeleton:
+        return i18n.when(value, zone_name)
+    return i18n.skeleton(to_local(value, zone_name).date(), skeleton)
 
 
 def initials(name: str) -> str:

@@ -61,7 +61,7 @@ def test_every_marked_string_is_translated(code: str) -> None:
     or only a fuzzy guess): run `make messages`, then translate it in the .po file."""
     have = catalog(code)
     missing = []
-    for (msgid, context), places in sorted(extracted().items()):
+    for (msgid, context), places in sorted(extracted().items(), key=lambda item: item[1]):
         message = have.get(msgid, context)
         if message is None or not translated(message) or message.fuzzy:
             missing.append(f"{places[0]}: {msgid!r}")
@@ -90,7 +90,10 @@ READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "aria-descriptio
 # Content that is not language: code, and what the page marks translate="no".
 NOT_LANGUAGE = {"script", "style", "code", "pre", "kbd", "samp"}
 VOID = {"input", "br", "img", "meta", "link", "hr", "source", "col", "wbr", "area", "base"}
-WORDS = re.compile(r"[A-Za-z]{2,}")
+# A word to translate has a lower-case letter: acronyms (PDF, CSV, HTTP, TLP) stay as
+# they are in every language, and addresses are not words.
+WORDS = re.compile(r"\b[A-Za-z]*[a-z][A-Za-z]*[a-z][A-Za-z]*\b|\b[A-Za-z][a-z]\b")
+ADDRESSES = re.compile(r"\S+://\S+|\S+@\S+")
 # Stands for whatever Jinja writes: a value, or a message already translated.
 FILLED = "\x1f"
 
@@ -134,11 +137,11 @@ class _TextReader(HTMLParser):
                 self.skipping.append(tag)
             return
         for name, value in attrs:
-            if name in READ_ATTRIBUTES and value and WORDS.search(value.replace(FILLED, " ")):
+            if name in READ_ATTRIBUTES and value and _words(value):
                 self.found.append(f'<{tag} {name}="{value}">')
         if tag == "input" and values.get("type") in ("submit", "button"):
             value = values.get("value") or ""
-            if WORDS.search(value.replace(FILLED, " ")):
+            if _words(value):
                 self.found.append(f'<input value="{value}">')
 
     def handle_endtag(self, tag: str) -> None:
@@ -146,9 +149,12 @@ class _TextReader(HTMLParser):
             self.skipping.pop()
 
     def handle_data(self, data: str) -> None:
-        text = " ".join(data.replace(FILLED, " ").split())
-        if not self.skipping and WORDS.search(text):
-            self.found.append(text)
+        if not self.skipping and _words(data):
+            self.found.append(" ".join(data.replace(FILLED, " ").split()))
+
+
+def _words(text: str) -> bool:
+    return bool(WORDS.search(ADDRESSES.sub(" ", text.replace(FILLED, " "))))
 
 
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
@@ -168,7 +174,7 @@ def test_the_template_check_finds_what_it_should() -> None:
     source = (
         '<h1>{{ _("Reports") }}</h1><p>Unmarked words</p>'
         '<input placeholder="Search here" value="{{ q }}"><input type="submit" value="Go on">'
-        '<span translate="no">AH</span><code>curl -H</code>'
+        '<span translate="no">AH</span><code>curl -H</code><p>PDF · https://x.example</p>'
         "{% trans n=3 %}About {{ n }}{% endtrans %}"
     )
     assert list(unmarked_text("check.html", source)) == [
@@ -210,7 +216,7 @@ def _called(node: ast.Call) -> str:
 def _is_text(node: ast.expr) -> bool:
     """Written text: a string, an f-string, or text glued to something."""
     if isinstance(node, ast.Constant):
-        return isinstance(node.value, str) and bool(WORDS.search(node.value))
+        return isinstance(node.value, str) and _words(node.value)
     if isinstance(node, ast.JoinedStr):
         return True
     if isinstance(node, ast.BinOp):

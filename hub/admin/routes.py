@@ -11,8 +11,9 @@ from hub.deps import require
 from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
 from hub.members import service as members
-from hub.members.countries import COUNTRIES
+from hub.members.countries import country_names
 from hub.policy import Action, Actor
 from hub.web import after_change, flash, redirect, render
 
@@ -44,7 +45,7 @@ def _brand_form(
         request,
         "admin/brand_form.html",
         {
-            "countries": COUNTRIES,
+            "countries": country_names(),
             "groups": groups.all_groups(session),
             "errors": errors or {},
             "values": values or {"group_ids": []},
@@ -94,10 +95,15 @@ def create_brand(
             "group_ids": group_ids or [],
         }
         return _brand_form(request, session, invalid.errors, values)
+    command = f"hub admin idp add {brand.slug} ..."
     flash(
         request,
-        f"{brand.name} was created. Next: add its identity provider with "
-        f"'hub admin idp add {brand.slug} ...' and its first brand admin.",
+        _(
+            "%(brand)s was created. Next: add its identity provider with "
+            "'%(command)s' and its first brand admin.",
+            brand=brand.name,
+            command=command,
+        ),
     )
     return redirect(request, f"/brands/{brand.slug}")
 
@@ -132,7 +138,13 @@ def create_group(
     except InvalidForm as invalid:
         values = {"name": name, "slug": slug, "description": description}
         return _group_form(request, invalid.errors, values)
-    flash(request, f"The working group {group.name} was created. Appoint its coordinators next.")
+    flash(
+        request,
+        _(
+            "The working group %(group)s was created. Appoint its coordinators next.",
+            group=group.name,
+        ),
+    )
     return redirect(request, f"/admin/groups/{group.slug}")
 
 
@@ -177,7 +189,10 @@ def appoint(
     except InvalidForm as invalid:
         return _coordinators_page(request, session, slug, invalid.errors, {"email": email})
     return _coordinators_changed(
-        request, session, group, f"{person.name} now coordinates {group.name}."
+        request,
+        session,
+        group,
+        _("%(name)s now coordinates %(group)s.", name=person.name, group=group.name),
     )
 
 
@@ -188,7 +203,10 @@ def remove(
     group = groups.get_group(session, slug)
     person = groups.remove_coordinator(session, actor, group, person_id)
     return _coordinators_changed(
-        request, session, group, f"{person.name} no longer coordinates {group.name}."
+        request,
+        session,
+        group,
+        _("%(name)s no longer coordinates %(group)s.", name=person.name, group=group.name),
     )
 
 

@@ -11,6 +11,7 @@ from hub.api import tokens
 from hub.api.problems import ApiProblem
 from hub.config import Settings
 from hub.db import open_session
+from hub.i18n import gettext as _
 
 # auto_error=False: a missing header is answered by our own problem+json 401.
 bearer = HTTPBearer(
@@ -27,7 +28,7 @@ def current_caller(
     if credentials is None:
         raise ApiProblem(
             401,
-            "Send an API token in the Authorization header: `Bearer hub_...`.",
+            _("Send an API token in the Authorization header: `Bearer hub_...`."),
             "unauthenticated",
             CHALLENGE,
         )
@@ -43,7 +44,7 @@ def current_caller(
         if caller is None:
             raise ApiProblem(
                 401,
-                "This token is unknown or was revoked, or its owner is no longer active.",
+                _("This token is unknown or was revoked, or its owner is no longer active."),
                 "unauthenticated",
                 CHALLENGE,
             )
@@ -69,7 +70,7 @@ def writer(caller: CurrentCaller) -> tokens.Caller:
     if not caller.may_write:
         raise ApiProblem(
             403,
-            "This token may only read; make a read-and-write token to post.",
+            _("This token may only read; make a read-and-write token to post."),
             "insufficient-scope",
         )
     return caller

@@ -16,12 +16,95 @@ from hub.api.models import Scope, TokenKind
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext
 from hub.policy import Action, Actor, can, ensure
 from hub.web import flash, redirect, render
 
 router = APIRouter()
 
 METHODS = ("get", "post", "put", "patch", "delete")
+
+# The texts of the API's OpenAPI document: its operations' summaries and docstrings, and
+# the descriptions of parameters, models and fields. The document itself stays in English,
+# for the code generators that read it; the reference on the Developers page shows each
+# text in the reader's language, so each is listed here to be translated. A text missing
+# here is shown in English (tests/api/test_developer_pages.py checks that none is).
+REFERENCE = (
+    # Operations
+    lazy_gettext("Who this token acts as"),
+    lazy_gettext("The caller's groups"),
+    lazy_gettext("The working groups whose boards the caller reads and posts to."),
+    lazy_gettext("Reports"),
+    lazy_gettext("The reports the caller may read, newest first, as on the boards and in search."),
+    lazy_gettext("One report"),
+    lazy_gettext("Post a report"),
+    lazy_gettext(
+        "Post a report with its indicators to one of the caller's working groups; others "
+        "reporting the same indicators are told, as when posting on the board."
+    ),
+    lazy_gettext("Confirm or dispute a report"),
+    lazy_gettext(
+        "The caller's brand has seen it too (or disputes it): one per brand, replaceable. "
+        "A brand cannot say it has seen its own report too (409)."
+    ),
+    lazy_gettext("Campaigns"),
+    lazy_gettext("The test-buy campaigns the caller may see, newest first."),
+    lazy_gettext("A campaign"),
+    lazy_gettext("Events"),
+    lazy_gettext("The events the caller may see, soonest first; by default those not over yet."),
+    lazy_gettext("An event"),
+    # Parameters
+    lazy_gettext("Items per page."),
+    lazy_gettext("The `next_cursor` of the previous page; start without one."),
+    lazy_gettext("Words to search for."),
+    lazy_gettext("A working group's slug."),
+    lazy_gettext("Brand affected."),
+    lazy_gettext("The report's id."),
+    lazy_gettext("The campaign's id."),
+    lazy_gettext("The event's id."),
+    lazy_gettext("Events ending after this day (UTC)."),
+    lazy_gettext("Events starting before this day (UTC)."),
+    # Models and fields
+    lazy_gettext("A link to where this kind of problem is explained."),
+    lazy_gettext("Per field (dotted path) what is wrong with it."),
+    lazy_gettext("RFC 9457 problem details; `errors` names each field that was wrong."),
+    lazy_gettext("Blank values are left out."),
+    lazy_gettext(
+        "For TLP:RED only, and then at least one: the e-mail addresses of the active hub "
+        "members who may read it."
+    ),
+    lazy_gettext(
+        "Other reports the caller may see naming the same indicator (on a single report; "
+        "null in lists)."
+    ),
+    lazy_gettext("Pass as `cursor` to get the next page; null on the last page."),
+    lazy_gettext("Source reliability, on the usual A-F intelligence scale."),
+    lazy_gettext("The caller may post reports to the group's board."),
+    lazy_gettext("The caller's brand belongs to the group."),
+    lazy_gettext("The caller's brand's sign-up: confirmed, waitlisted, or null."),
+    lazy_gettext("The caller's registration: confirmed, waitlisted, pending, or null."),
+    lazy_gettext("The description, in Markdown."),
+    lazy_gettext("The form correlation compares."),
+    lazy_gettext("The report's page in the hub."),
+    lazy_gettext("The reporting brand's slug."),
+    lazy_gettext("The working group's slug, e.g. from GET /groups."),
+    lazy_gettext("Traffic Light Protocol 2.0 markings; who may see what is in hub/policy.py."),
+)
+
+# Where a parameter goes, in the reference's words.
+WHERE = {
+    "query": lazy_gettext("query string"),
+    "path": lazy_gettext("address path"),
+    "header": lazy_gettext("header"),
+}
+
+
+def _shown(text: str) -> str:
+    """A text of the OpenAPI document in the reader's language (a docstring's line breaks
+    are spaces in its message)."""
+    message = " ".join(text.split())
+    return _(message) if message else ""
 
 
 def _operations(openapi: dict[str, Any]) -> list[dict[str, Any]]:
@@ -39,16 +122,18 @@ def _operations(openapi: dict[str, Any]) -> list[dict[str, Any]]:
                     "method": method.upper(),
                     "path": "/api/v1" + path,
                     "anchor": f"{method}-{path}".replace("/", "-").strip("-"),
-                    "summary": operation.get("summary", ""),
-                    "description": operation.get("description", ""),
+                    "summary": _shown(operation.get("summary", "")),
+                    "description": _shown(operation.get("description", "")),
                     "parameters": [
                         {
                             "name": p["name"],
-                            "where": p["in"],
+                            "where": str(WHERE.get(p["in"], p["in"])),
                             "required": p.get("required", False),
                             "type": _type_of(p.get("schema", {})),
-                            "description": p.get("description", "")
-                            or p.get("schema", {}).get("description", ""),
+                            "description": _shown(
+                                p.get("description", "")
+                                or p.get("schema", {}).get("description", "")
+                            ),
                         }
                         for p in operation.get("parameters", [])
                     ],
@@ -69,7 +154,7 @@ def _type_of(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         return _ref_name(schema)
     if "anyOf" in schema:
-        return " or ".join(_type_of(s) for s in schema["anyOf"] if s.get("type") != "null")
+        return " | ".join(_type_of(s) for s in schema["anyOf"] if s.get("type") != "null")
     kind = str(schema.get("type", ""))
     return f"{kind} ({schema['format']})" if "format" in schema else kind
 
@@ -83,13 +168,13 @@ def _models(openapi: dict[str, Any]) -> list[dict[str, Any]]:
         models.append(
             {
                 "name": name,
-                "description": schema.get("description", ""),
+                "description": _shown(schema.get("description", "")),
                 "fields": [
                     {
                         "name": field,
                         "type": _type_of(spec),
                         "required": field in required,
-                        "description": spec.get("description", ""),
+                        "description": _shown(spec.get("description", "")),
                     }
                     for field, spec in schema.get("properties", {}).items()
                 ],
@@ -156,7 +241,7 @@ def revoke_token(
     request: Request, token_id: int, session: SessionDep, actor: CurrentActor
 ) -> Response:
     token = tokens.revoke(session, actor, token_id)
-    flash(request, f"The token “{token.name}” no longer works.")
+    flash(request, _("The token “%(name)s” no longer works.", name=token.name))
     return redirect(request, "/developers")
 
 
@@ -196,7 +281,7 @@ async def create_webhook(request: Request, session: SessionDep, actor: CurrentAc
     events = [str(value) for value in form.getlist("events")][:10]
     settings = request.app.state.settings
     try:
-        _, secret = webhooks.create(session, settings, actor, url, events)
+        _webhook, secret = webhooks.create(session, settings, actor, url, events)
     except InvalidForm as invalid:
         session.rollback()
         values = {"url": url, "events": events}
@@ -226,7 +311,7 @@ def test_webhook(
     request: Request, webhook_id: int, session: SessionDep, actor: CurrentActor
 ) -> Response:
     webhooks.send_test(session, actor, webhook_id)
-    flash(request, "A test event is on its way; it shows below within a few seconds.")
+    flash(request, _("A test event is on its way; it shows below within a few seconds."))
     return redirect(request, f"/developers/webhooks/{webhook_id}")
 
 
@@ -235,7 +320,7 @@ def remove_webhook(
     request: Request, webhook_id: int, session: SessionDep, actor: CurrentActor
 ) -> Response:
     webhooks.remove(session, actor, webhook_id)
-    flash(request, "The webhook was removed; nothing more is sent to it.")
+    flash(request, _("The webhook was removed; nothing more is sent to it."))
     return redirect(request, "/developers/webhooks")
 
 
@@ -244,5 +329,5 @@ def redeliver(
     request: Request, delivery_id: int, session: SessionDep, actor: CurrentActor
 ) -> Response:
     delivery = webhooks.redeliver(session, actor, delivery_id)
-    flash(request, "The delivery will be sent again within a few seconds.")
+    flash(request, _("The delivery will be sent again within a few seconds."))
     return redirect(request, f"/developers/webhooks/{delivery.webhook_id}")

@@ -16,6 +16,8 @@ from starlette.routing import Match, Route
 
 from hub import outage
 from hub.errors import DomainError, InvalidForm
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext, ngettext
 from hub.security import audit_refusal
 
 log = logging.getLogger("hub.api")
@@ -23,19 +25,20 @@ log = logging.getLogger("hub.api")
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "/developers#problem-"
 
+# In the language the caller asks for (Accept-Language): translated whenever one is sent.
 TITLES = {
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Too large",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Server error",
-    503: "Unavailable",
+    400: lazy_gettext("Bad request"),
+    401: lazy_gettext("Not authenticated"),
+    403: lazy_gettext("Not allowed"),
+    404: lazy_gettext("Not found"),
+    405: lazy_gettext("Method not allowed"),
+    409: lazy_gettext("Conflict"),
+    413: lazy_gettext("Too large"),
+    415: lazy_gettext("Unsupported media type"),
+    422: lazy_gettext("Invalid input"),
+    429: lazy_gettext("Too many requests"),
+    500: lazy_gettext("Server error"),
+    503: lazy_gettext("Unavailable"),
 }
 
 
@@ -130,14 +133,17 @@ def problem(
     errors: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    """The problem+json answer. `title`, `detail` and the texts of `errors` are for people,
+    in the caller's language; `type`, `status` and the field names are for programs."""
+    title = TITLES.get(status)
     body: dict[str, Any] = {
         "type": TYPE_BASE + (kind or str(status)),
-        "title": TITLES.get(status, "Error"),
+        "title": str(title) if title is not None else _("Error"),
         "status": status,
-        "detail": detail,
+        "detail": str(detail),
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = {field: str(text) for field, text in errors.items()}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -147,12 +153,62 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+# What is wrong with a field, by the kind of mistake pydantic names; translated when sent.
+INVALID = {
+    "missing": lazy_gettext("This field is required."),
+    "extra_forbidden": lazy_gettext("There is no such field here."),
+    "string_pattern_mismatch": lazy_gettext("This text is not in the expected form."),
+    "string_type": lazy_gettext("Give a text."),
+    "int_parsing": lazy_gettext("Give a whole number."),
+    "int_type": lazy_gettext("Give a whole number."),
+    "int_from_float": lazy_gettext("Give a whole number."),
+    "bool_parsing": lazy_gettext("Give true or false."),
+    "bool_type": lazy_gettext("Give true or false."),
+    "list_type": lazy_gettext("Give a list."),
+    "dict_type": lazy_gettext("Give a JSON object."),
+    "model_attributes_type": lazy_gettext("Give a JSON object."),
+    "model_type": lazy_gettext("Give a JSON object."),
+    "json_invalid": lazy_gettext("The body is not valid JSON."),
+    "date_parsing": lazy_gettext("Give the day as YYYY-MM-DD."),
+    "date_from_datetime_parsing": lazy_gettext("Give the day as YYYY-MM-DD."),
+    "date_type": lazy_gettext("Give the day as YYYY-MM-DD."),
+}
+
+
+def _invalid(item: dict[str, Any]) -> str:
+    """What is wrong with one field, in the caller's language (pydantic's own English
+    message for the rarer kinds of mistake)."""
+    kind = str(item.get("type", ""))
+    ctx: dict[str, Any] = item.get("ctx") or {}
+    if kind == "value_error" and ctx.get("error") is not None:
+        return str(ctx["error"])  # the hub's own ValueError, written when it was raised
+    if kind in {"enum", "literal_error"} and "expected" in ctx:
+        choices = str(ctx["expected"]).replace(" or ", ", ")
+        return _("Choose one of: %(choices)s.", choices=choices)
+    if kind in {"string_too_long", "too_long"} and "max_length" in ctx:
+        most = int(ctx["max_length"])
+        if kind == "too_long":
+            return ngettext("At most %(num)s item.", "At most %(num)s items.", most)
+        return ngettext("At most %(num)s character.", "At most %(num)s characters.", most)
+    if kind in {"string_too_short", "too_short"} and "min_length" in ctx:
+        least = int(ctx["min_length"])
+        if kind == "too_short":
+            return ngettext("At least %(num)s item.", "At least %(num)s items.", least)
+        return ngettext("At least %(num)s character.", "At least %(num)s characters.", least)
+    if kind == "greater_than_equal" and "ge" in ctx:
+        return _("Give at least %(limit)s.", limit=ctx["ge"])
+    if kind == "less_than_equal" and "le" in ctx:
+        return _("Give at most %(limit)s.", limit=ctx["le"])
+    known = INVALID.get(kind)
+    return str(known) if known is not None else str(item.get("msg", ""))
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method of every operation at the requested path, for a 405's Allow."""
     methods: set[str] = set()
     for route in request.app.router.routes:
         if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(request.scope)
+            match, _child_scope = route.matches(request.scope)
             if match != Match.NONE:
                 methods |= route.methods
     return ", ".join(sorted(methods))
@@ -199,8 +255,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         detail = {
-            404: "There is nothing at this address in the API.",
-            405: "This address does not accept this method.",
+            404: _("There is nothing at this address in the API."),
+            405: _("This address does not accept this method."),
         }.get(error.status_code, str(error.detail))
         headers = dict(getattr(error, "headers", None) or {})
         if error.status_code == 405:
@@ -213,16 +269,19 @@ def install(app: FastAPI) -> None:
         items = error.errors()
         if any(tuple(item.get("loc", ()))[:1] == ("path",) for item in items):
             # /reports/abc or /reports/0 names no report: there is nothing at that address.
-            return problem(404, "There is nothing at this address in the API.")
+            return problem(404, _("There is nothing at this address in the API."))
         errors: dict[str, str] = {}
         for item in items:
-            errors.setdefault(_field_path(tuple(item.get("loc", ()))), str(item.get("msg", "")))
-        return problem(422, "Some of what was sent is not valid.", "invalid", errors=errors)
+            errors.setdefault(_field_path(tuple(item.get("loc", ()))), _invalid(dict(item)))
+        return problem(422, _("Some of what was sent is not valid."), "invalid", errors=errors)
 
     async def database_unavailable(request: Request, error: Exception) -> Response:
         outage.note(error, request.method, request.url.path)
         return problem(
-            503, outage.MESSAGE, "unavailable", headers={"Retry-After": str(outage.RETRY_AFTER_S)}
+            503,
+            outage.message(),
+            "unavailable",
+            headers={"Retry-After": str(outage.RETRY_AFTER_S)},
         )
 
     for unavailable in outage.ERRORS:
@@ -231,4 +290,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def crash(request: Request, error: Exception) -> Response:
         log.exception("unhandled API error on %s %r", request.method, request.url.path)
-        return problem(500, "The error has been logged; nothing was saved. Try again later.")
+        return problem(500, _("The error has been logged; nothing was saved. Try again later."))

@@ -18,6 +18,7 @@ from hub.events import schedule
 from hub.events.models import Event, EventKind
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
 from hub.intel import correlation, discussion, search
 from hub.intel import service as intel
 from hub.intel.models import Category, Indicator, IntelReport, Status, Tlp
@@ -49,7 +50,7 @@ MICROSECOND = timedelta(microseconds=1)
 
 
 def _bad_cursor() -> ApiProblem:
-    return ApiProblem(400, "This cursor was not made by this API; start without one.", "cursor")
+    return ApiProblem(400, _("This cursor was not made by this API; start without one."), "cursor")
 
 
 def _id_cursor(cursor: str | None) -> int | None:
@@ -217,13 +218,13 @@ def create_report(
     target = next((g for g in groups.of_actor(session, actor) if g.slug == body.group), None)
     if target is None:
         raise ApiProblem(
-            404, "There is no such working group among yours (GET /groups lists them)."
+            404, _("There is no such working group among yours (GET /groups lists them).")
         )
     if target.id not in actor.group_ids | actor.coordinated_group_ids:
-        raise ApiProblem(403, "Your brand is not in this working group, so cannot post to it.")
+        raise ApiProblem(403, _("Your brand is not in this working group, so cannot post to it."))
     if actor.acts_for_brand and body.tlp == Tlp.red:
         # A brand's tool could never read it back: TLP:RED is for the people it names.
-        raise InvalidForm({"tlp": "A brand token cannot post TLP:RED; use a personal token."})
+        raise InvalidForm({"tlp": _("A brand token cannot post TLP:RED; use a personal token.")})
     form = intel.ReportForm(
         title=body.title,
         body_md=body.body_md,

@@ -7,6 +7,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from hub.i18n import gettext as _
 from hub.intel.models import (
     Category,
     Confidence,
@@ -46,7 +47,7 @@ NOT_BLANK = rf"^[^\x00]*[^\x00{_spaces()}][^\x00]*$"
 def _iso_day(value: object) -> object:
     # Pydantic would also take "0" or "1715000000" as a day (a Unix time).
     if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("Give the day as YYYY-MM-DD.")
+        raise ValueError(_("Give the day as YYYY-MM-DD."))
     return value
 
 

@@ -18,6 +18,8 @@ from hub.api.models import ApiToken, Scope, TokenKind
 from hub.auth.sessions import load_actor
 from hub.clock import utcnow
 from hub.errors import FormCheck, NotFound
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.members.models import Brand, Person, Role
 from hub.policy import Action, Actor, can, ensure
 
@@ -56,22 +58,29 @@ def create(session: Session, actor: Actor, name: str, kind: str, scope: str) -> 
     check = FormCheck()
     name = name.strip()
     if not name:
-        check.fail("name", "Name the token after the tool that will use it.")
+        check.fail("name", _("Name the token after the tool that will use it."))
     elif len(name) > 80:
-        check.fail("name", "Keep the name under 80 characters.")
+        check.fail("name", _("Keep the name under 80 characters."))
     if kind not in {k.value for k in TokenKind}:
-        check.fail("kind", "Choose a personal or a brand token.")
+        check.fail("kind", _("Choose a personal or a brand token."))
     elif kind == TokenKind.brand and not can(actor, Action.manage_brand_api, actor.brand_id):
-        check.fail("kind", "Only your brand's administrators can make brand tokens.")
+        check.fail("kind", _("Only your brand's administrators can make brand tokens."))
     if scope not in {s.value for s in Scope}:
-        check.fail("scope", "Choose read, or read and write.")
+        check.fail("scope", _("Choose read, or read and write."))
     active = session.exec(
         select(col(ApiToken.id)).where(
             ApiToken.person_id == actor.person_id, col(ApiToken.revoked_at).is_(None)
         )
     ).all()
     if len(active) >= MAX_ACTIVE_PER_PERSON:
-        check.fail("name", f"You have {len(active)} tokens; revoke one you no longer use first.")
+        check.fail(
+            "name",
+            ngettext(
+                "You have %(num)s token; revoke one you no longer use first.",
+                "You have %(num)s tokens; revoke one you no longer use first.",
+                len(active),
+            ),
+        )
     check.done()
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -117,7 +126,7 @@ def revoke(session: Session, actor: Actor, token_id: int) -> ApiToken:
     """Revoke one of the actor's tokens, or (brand admins) one of the brand's tokens."""
     token = session.get(ApiToken, token_id)
     if token is None or not _may_manage(actor, token):
-        raise NotFound("There is no such token among yours.")
+        raise NotFound(_("There is no such token among yours."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel.support import LazyProxy
 from sqlmodel import Session, col, func, select
 
 from hub import audit, secretbox
@@ -22,6 +23,8 @@ from hub.clock import utcnow
 from hub.config import Environment, Settings
 from hub.errors import FormCheck, NotFound
 from hub.groups.models import GroupMembership, WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext, ngettext
 from hub.intel.models import Indicator, IntelReport
 from hub.members.models import Brand, OrgKind, Role
 from hub.policy import Action, Actor, ensure, visible_intel
@@ -30,10 +33,11 @@ from hub.testbuys.models import Campaign, Purchase
 MAX_PER_BRAND = 5
 PING = "ping"  # the test event a brand admin sends from the page
 
-EVENT_LABELS: dict[str, str] = {
-    WebhookEvent.report_created: "A report is posted in one of our working groups",
-    WebhookEvent.correlation: "Another brand's report names an indicator from ours",
-    WebhookEvent.verdict: "A test purchase for our brand has its verdict",
+# Shown in the viewer's language: each label is translated whenever it is written out.
+EVENT_LABELS: dict[str, LazyProxy] = {
+    WebhookEvent.report_created: lazy_gettext("A report is posted in one of our working groups"),
+    WebhookEvent.correlation: lazy_gettext("Another brand's report names an indicator from ours"),
+    WebhookEvent.verdict: lazy_gettext("A test purchase for our brand has its verdict"),
 }
 
 
@@ -51,16 +55,16 @@ def _check(settings: Settings, url: str, events: list[str]) -> tuple[str, list[s
     parts = urlsplit(url)
     production = settings.env == Environment.production
     if len(url) > 500:
-        check.fail("url", "Keep the address under 500 characters.")
+        check.fail("url", _("Keep the address under 500 characters."))
     elif parts.scheme not in ({"https"} if production else {"https", "http"}) or not parts.hostname:
-        check.fail("url", "Enter the full address your tool listens on, starting with https://.")
+        check.fail("url", _("Enter the full address your tool listens on, starting with https://."))
     elif parts.username or parts.password:
-        check.fail("url", "Leave passwords out of the address: requests are signed instead.")
+        check.fail("url", _("Leave passwords out of the address: requests are signed instead."))
     chosen = sorted({e for e in events if e})
     if not chosen:
-        check.fail("events", "Choose at least one kind of event.")
+        check.fail("events", _("Choose at least one kind of event."))
     elif any(e not in EVENT_LABELS for e in chosen):
-        check.fail("events", "Choose among the events offered.")
+        check.fail("events", _("Choose among the events offered."))
     check.done()
     return url, chosen
 
@@ -77,7 +81,14 @@ def create(
     ).one()
     if count >= MAX_PER_BRAND:
         check = FormCheck()
-        check.fail("url", f"A brand can have {MAX_PER_BRAND} webhooks; remove one first.")
+        check.fail(
+            "url",
+            ngettext(
+                "A brand can have %(num)s webhook; remove it first.",
+                "A brand can have %(num)s webhooks; remove one first.",
+                MAX_PER_BRAND,
+            ),
+        )
         check.done()
     secret = "whsec_" + secrets.token_urlsafe(32)
     webhook = Webhook(
@@ -106,7 +117,7 @@ def get_own(session: Session, actor: Actor, webhook_id: int) -> Webhook:
     ensure(actor, Action.manage_brand_api, actor.brand_id)
     webhook = session.get(Webhook, webhook_id)
     if webhook is None or webhook.brand_id != actor.brand_id:
-        raise NotFound("There is no such webhook among your brand's.")
+        raise NotFound(_("There is no such webhook among your brand's."))
     return webhook
 
 
@@ -120,7 +131,9 @@ def remove(session: Session, actor: Actor, webhook_id: int) -> None:
 
 def send_test(session: Session, actor: Actor, webhook_id: int) -> WebhookDelivery:
     webhook = get_own(session, actor, webhook_id)
-    delivery = _queue(session, webhook, PING, {"message": "A test event from Alliance Hub."})
+    # Sent at the brand admin's request, so in their language: a text for people to read.
+    message = _("A test event from Alliance Hub.")
+    delivery = _queue(session, webhook, PING, {"message": message})
     session.commit()
     return delivery
 
@@ -129,7 +142,7 @@ def redeliver(session: Session, actor: Actor, delivery_id: int) -> WebhookDelive
     """Send a delivery again from the start (after the receiver was fixed)."""
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None:
-        raise NotFound("There is no such delivery.")
+        raise NotFound(_("There is no such delivery."))
     get_own(session, actor, delivery.webhook_id)
     delivery.next_attempt_at, delivery.attempts, delivery.delivered_at = utcnow(), 0, None
     delivery.claimed_at = delivery.claim_token = None

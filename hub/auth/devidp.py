@@ -24,7 +24,9 @@ from sqlmodel import Session, select
 
 from hub.config import Environment as HubEnvironment
 from hub.config import Settings
+from hub.i18n import gettext as _
 from hub.members.models import Brand, BrandDomain, Person
+from hub.members.service import any_of_domains
 
 CODE_LIFETIME_SECONDS = 60
 TOKEN_LIFETIME_SECONDS = 300
@@ -107,27 +109,28 @@ def create_dev_idp(settings: Settings, engine: Any, templates: Environment) -> F
         return JSONResponse({"keys": [key.as_dict(private=False)]})
 
     def check_request(slug: str, params: dict[str, str]) -> str | None:
-        """What is wrong with an authorization request, or None."""
+        """What is wrong with an authorization request, or None (in the viewer's language:
+        the page shows it to the developer)."""
         if params.get("client_id") != dev_client_id(slug):
-            return "Unknown client_id for this provider."
+            return _("Unknown client_id for this provider.")
         expected = f"{settings.base_url}/auth/{slug}/callback"
         if params.get("redirect_uri") != expected:
-            return f"redirect_uri must be {expected}."
+            return _("redirect_uri must be %(expected)s.", expected=expected)
         if params.get("response_type") != "code":
-            return "Only response_type=code is supported."
+            return _("Only response_type=code is supported.")
         if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
-            return "PKCE with S256 is required."
+            return _("PKCE with S256 is required.")
         if "openid" not in params.get("scope", "").split():
-            return "The openid scope is required."
+            return _("The openid scope is required.")
         if not params.get("state") or not params.get("nonce"):
-            return "state and nonce are required."
+            return _("state and nonce are required.")
         return None
 
     @app.get("/{slug}/authorize")
     def authorize_page(slug: str, request: Request) -> Response:
         brand = brand_or_none(slug)
         params = dict(request.query_params)
-        problem = "Unknown brand." if brand is None else check_request(slug, params)
+        problem = _("Unknown brand.") if brand is None else check_request(slug, params)
         people: list[Person] = []
         domains: list[str] = []
         if brand is not None:
@@ -145,7 +148,7 @@ def create_dev_idp(settings: Settings, engine: Any, templates: Environment) -> F
             params=params,
             problem=problem,
             people=people,
-            domains=domains,
+            domains=any_of_domains(domains),
             login_hint=params.get("login_hint", ""),
         )
         return HTMLResponse(html, status_code=400 if problem else 200)
@@ -178,7 +181,7 @@ def create_dev_idp(settings: Settings, engine: Any, templates: Environment) -> F
             "code_challenge_method": code_challenge_method,
         }
         if brand_or_none(slug) is None or check_request(slug, params):
-            return HTMLResponse("Invalid authorization request.", 400)
+            return HTMLResponse(_("Invalid authorization request."), 400)
         issuer = dev_issuer(settings, slug)
         if decision != "allow":
             query = {"error": "access_denied", "state": state, "iss": issuer}

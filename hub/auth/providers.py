@@ -13,14 +13,18 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import httpx
+from babel.support import LazyProxy
 from sqlmodel import Session, col, select
 
 from hub import audit
 from hub.auth.clients import discovery_url
 from hub.auth.models import IdentityProvider
+from hub.auth.service import in_english
 from hub.clock import utcnow
 from hub.config import Environment, Settings
 from hub.errors import Conflict, FormCheck, NotFound
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext
 from hub.members.models import Brand, BrandDomain
 from hub.members.service import DOMAIN_PATTERN
 from hub.policy import Action, Actor, ensure
@@ -52,7 +56,7 @@ class ProviderView:
 def get_provider(session: Session, brand: Brand, provider_id: int) -> IdentityProvider:
     provider = session.get(IdentityProvider, provider_id)
     if provider is None or provider.brand_id != brand.id:
-        raise NotFound("This brand has no such identity provider.")
+        raise NotFound(_("This brand has no such identity provider."))
     return provider
 
 
@@ -107,43 +111,61 @@ def _check_form(
     if issuer_problem:
         check.fail("issuer", issuer_problem)
     elif len(form.issuer) > 500:
-        check.fail("issuer", "An issuer URL has at most 500 characters.")
+        check.fail("issuer", _("An issuer URL has at most 500 characters."))
     if not form.client_id.strip():
-        check.fail("client_id", "Enter the client id the provider gave you.")
+        check.fail("client_id", _("Enter the client id the provider gave you."))
     elif len(form.client_id.strip()) > 255:
-        check.fail("client_id", "A client id has at most 255 characters: check what was pasted.")
+        check.fail("client_id", _("A client id has at most 255 characters: check what was pasted."))
     if provider is None and not form.client_secret.strip():
-        check.fail("client_secret", "Enter the client secret the provider gave you.")
+        check.fail("client_secret", _("Enter the client secret the provider gave you."))
     elif len(form.client_secret.strip().encode()) > 500:
         # Sealed, a secret's bytes grow by half and must fit in its 1,000 characters.
-        check.fail("client_secret", "A client secret has at most 500 characters.")
+        check.fail("client_secret", _("A client secret has at most 500 characters."))
     if bool(form.admin_claim.strip()) != bool(form.admin_value.strip()):
-        check.fail("admin_claim", "Give both the claim name and the value, or neither.")
+        check.fail("admin_claim", _("Give both the claim name and the value, or neither."))
     elif len(form.admin_claim.strip()) > 100 or len(form.admin_value.strip()) > 200:
-        check.fail("admin_claim", "Keep the claim name under 100 characters, its value under 200.")
+        check.fail(
+            "admin_claim", _("Keep the claim name under 100 characters, its value under 200.")
+        )
     domains = _normalise_domains(form.domains)
     if not domains:
-        check.fail("domains", "Choose at least one e-mail domain whose people use this provider.")
+        check.fail(
+            "domains", _("Choose at least one e-mail domain whose people use this provider.")
+        )
     for domain in domains:
         if not DOMAIN_PATTERN.match(domain):
-            check.fail("domains", f"'{domain}' is not a domain name.")
+            check.fail("domains", _("'%(domain)s' is not a domain name.", domain=domain))
             break
         owner = session.exec(select(BrandDomain).where(BrandDomain.domain == domain)).first()
         if owner is not None and owner.brand_id != brand.id:
-            check.fail("domains", f"@{domain} belongs to another organisation in the hub.")
+            check.fail(
+                "domains",
+                _("@%(domain)s belongs to another organisation in the hub.", domain=domain),
+            )
             break
         # A brand admin may only use the domains the alliance recorded for the brand;
         # otherwise a brand could claim another company's addresses.
         if owner is None and not actor.is_alliance_admin:
             check.fail(
                 "domains",
-                f"@{domain} is not one of {brand.name}'s domains. Ask the alliance to add it.",
+                _(
+                    "@%(domain)s is not one of %(brand)s's domains. Ask the alliance to add it.",
+                    domain=domain,
+                    brand=brand.name,
+                ),
             )
             break
         if owner is not None and owner.provider_id not in (None, provider and provider.id):
             other = session.get(IdentityProvider, owner.provider_id)
             if other is not None and other.enabled:
-                check.fail("domains", f"@{domain} already signs in with {other.name}.")
+                check.fail(
+                    "domains",
+                    _(
+                        "@%(domain)s already signs in with %(provider)s.",
+                        domain=domain,
+                        provider=other.name,
+                    ),
+                )
                 break
     return check, domains
 
@@ -176,6 +198,7 @@ def add_provider(
     check.done()
     provider = IdentityProvider(
         brand_id=brand.id or 0,
+        # A name is data, kept as saved: the default one is in English.
         name=form.name.strip()[:120] or f"{brand.name} sign-in",
         issuer=form.issuer,
         client_id=form.client_id.strip(),
@@ -259,32 +282,46 @@ def _bump(provider: IdentityProvider, keep_tested: bool) -> None:
 
 def issuer_address_problem(settings: Settings, issuer: str, what: str = "issuer") -> str | None:
     """What is wrong with an issuer URL (or another address the hub would fetch, named by
-    `what`) before anything is fetched from it."""
+    `what`) before anything is fetched from it, in the viewer's language."""
+    problem = _address_problem(settings, issuer, what)
+    return None if problem is None else str(problem)
+
+
+def _address_problem(settings: Settings, issuer: str, what: str) -> LazyProxy | None:
+    # `what` is the protocol's own name of the address (issuer, jwks_uri): never translated.
     parsed = urlparse(issuer)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        return f"Enter the {what} as a full URL, like https://login.example.com."
+        return lazy_gettext(
+            "Enter the %(what)s as a full URL, like https://login.example.com.", what=what
+        )
     if settings.env != Environment.production:
         return None
     if parsed.scheme != "https":
-        return f"The {what} must use https."
+        return lazy_gettext("The %(what)s must use https.", what=what)
     # The hub fetches this address itself: keep it from reaching internal services.
     try:
         addresses = {str(info[4][0]) for info in socket.getaddrinfo(parsed.hostname, None)}
     except OSError:
-        return f"The name {parsed.hostname} does not resolve."
+        return lazy_gettext("The name %(host)s does not resolve.", host=parsed.hostname)
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-            return f"{parsed.hostname} points to a private address; use the public {what}."
+            return lazy_gettext(
+                "%(host)s points to a private address; use the public %(what)s.",
+                host=parsed.hostname,
+                what=what,
+            )
     return None
 
 
 def check_connection(
     session: Session, settings: Settings, actor: Actor, brand: Brand, provider: IdentityProvider
 ) -> list[str]:
-    """Fetch the discovery document and keys; return the problems in plain words."""
+    """Fetch the discovery document and keys; return the problems in plain words, in the
+    viewer's language. The provider keeps them (and the audit log records them) in English."""
     ensure(actor, Action.manage_brand_sso, brand.id)
-    problems = connection_problems(settings, provider.issuer)
+    found = _connection_problems(settings, provider.issuer)
+    problems = [in_english(problem) for problem in found]
     provider.checked_at = utcnow()
     provider.check_problems = "\n".join(problems)
     session.add(provider)
@@ -298,11 +335,16 @@ def check_connection(
         problems=problems,
     )
     session.commit()
-    return problems
+    return [str(problem) for problem in found]
 
 
 def connection_problems(settings: Settings, issuer: str) -> list[str]:
-    problem = issuer_address_problem(settings, issuer)
+    """What is wrong with the provider at `issuer`, in the viewer's language."""
+    return [str(problem) for problem in _connection_problems(settings, issuer)]
+
+
+def _connection_problems(settings: Settings, issuer: str) -> list[LazyProxy]:
+    problem = _address_problem(settings, issuer, "issuer")
     if problem:
         return [problem]
     url = discovery_url(issuer)
@@ -310,64 +352,115 @@ def connection_problems(settings: Settings, issuer: str) -> list[str]:
         with httpx.Client(timeout=CHECK_TIMEOUT_SECONDS, follow_redirects=False) as http:
             answer = http.get(url)
             if answer.status_code != 200:
-                return [f"{url} answered HTTP {answer.status_code}, not the discovery document."]
+                return [
+                    lazy_gettext(
+                        "%(url)s answered HTTP %(status)s, not the discovery document.",
+                        url=url,
+                        status=answer.status_code,
+                    )
+                ]
             try:
                 metadata = answer.json()
             except ValueError:
-                return [f"{url} did not answer with JSON."]
+                return [lazy_gettext("%(url)s did not answer with JSON.", url=url)]
             if not isinstance(metadata, dict):
-                return [f"{url} did not answer with a discovery document."]
+                return [lazy_gettext("%(url)s did not answer with a discovery document.", url=url)]
             problems = _metadata_problems(issuer, metadata)
             jwks_uri = metadata.get("jwks_uri")
             if isinstance(jwks_uri, str) and jwks_uri:
                 # The document names this address: it gets the same guard as the issuer.
-                refused = issuer_address_problem(settings, jwks_uri, "jwks_uri")
+                refused = _address_problem(settings, jwks_uri, "jwks_uri")
                 problems.extend([refused] if refused else _jwks_problems(http, jwks_uri))
             return problems
     except httpx.TimeoutException:
-        return [f"The provider did not answer within {CHECK_TIMEOUT_SECONDS} seconds ({url})."]
+        return [
+            lazy_gettext(
+                "The provider did not answer within %(seconds)s seconds (%(url)s).",
+                seconds=CHECK_TIMEOUT_SECONDS,
+                url=url,
+            )
+        ]
     except httpx.HTTPError as error:
-        return [f"The provider cannot be reached at {url}: {_network_problem(error)}."]
+        return [_unreachable(error, url)]
 
 
-def _network_problem(error: httpx.HTTPError) -> str:
+def _unreachable(error: httpx.HTTPError, url: str) -> LazyProxy:
     if isinstance(error, httpx.ConnectError):
-        return "nothing answers there (connection refused, or the name does not resolve)"
+        return lazy_gettext(
+            "The provider cannot be reached at %(url)s: nothing answers there (connection "
+            "refused, or the name does not resolve).",
+            url=url,
+        )
     if isinstance(error, httpx.TimeoutException):
-        return "it did not answer in time"
-    return "the connection failed"
+        return lazy_gettext(
+            "The provider cannot be reached at %(url)s: it did not answer in time.", url=url
+        )
+    return lazy_gettext(
+        "The provider cannot be reached at %(url)s: the connection failed.", url=url
+    )
 
 
-def _metadata_problems(issuer: str, metadata: dict[str, object]) -> list[str]:
-    problems: list[str] = []
+def _keys_unreachable(error: httpx.HTTPError, url: str) -> LazyProxy:
+    if isinstance(error, httpx.ConnectError):
+        return lazy_gettext(
+            "The provider's keys cannot be fetched from %(url)s: nothing answers there "
+            "(connection refused, or the name does not resolve).",
+            url=url,
+        )
+    if isinstance(error, httpx.TimeoutException):
+        return lazy_gettext(
+            "The provider's keys cannot be fetched from %(url)s: it did not answer in time.",
+            url=url,
+        )
+    return lazy_gettext(
+        "The provider's keys cannot be fetched from %(url)s: the connection failed.", url=url
+    )
+
+
+def _metadata_problems(issuer: str, metadata: dict[str, object]) -> list[LazyProxy]:
+    problems: list[LazyProxy] = []
     if metadata.get("issuer") != issuer:
         problems.append(
-            f"The provider calls itself '{metadata.get('issuer')}', not '{issuer}'. Enter "
-            "exactly the issuer its discovery document names."
+            lazy_gettext(
+                "The provider calls itself '%(claimed)s', not '%(issuer)s'. Enter exactly the "
+                "issuer its discovery document names.",
+                claimed=metadata.get("issuer"),
+                issuer=issuer,
+            )
         )
     for endpoint in ("authorization_endpoint", "token_endpoint"):
         if not metadata.get(endpoint):
-            problems.append(f"The discovery document has no {endpoint}.")
+            problems.append(
+                lazy_gettext("The discovery document has no %(endpoint)s.", endpoint=endpoint)
+            )
     methods = metadata.get("code_challenge_methods_supported")
     if isinstance(methods, list) and "S256" not in methods:
-        problems.append("The provider does not support PKCE with S256, which the hub requires.")
+        problems.append(
+            lazy_gettext("The provider does not support PKCE with S256, which the hub requires.")
+        )
     response_types = metadata.get("response_types_supported")
     if isinstance(response_types, list) and "code" not in response_types:
-        problems.append("The provider does not offer the authorization code flow.")
+        problems.append(lazy_gettext("The provider does not offer the authorization code flow."))
     if not metadata.get("jwks_uri"):
-        problems.append("The discovery document has no jwks_uri: ID tokens cannot be verified.")
+        problems.append(
+            lazy_gettext("The discovery document has no jwks_uri: ID tokens cannot be verified.")
+        )
     return problems
 
 
-def _jwks_problems(http: httpx.Client, jwks_uri: str) -> list[str]:
+def _jwks_problems(http: httpx.Client, jwks_uri: str) -> list[LazyProxy]:
     try:
         answer = http.get(jwks_uri)
     except httpx.HTTPError as error:
-        return [
-            f"The provider's keys cannot be fetched from {jwks_uri}: {_network_problem(error)}."
-        ]
+        return [_keys_unreachable(error, jwks_uri)]
     if answer.status_code != 200:
-        return [f"The provider's keys at {jwks_uri} answered HTTP {answer.status_code}."]
+        return [
+            lazy_gettext(
+                "The provider's keys at %(url)s answered HTTP %(status)s.",
+                url=jwks_uri,
+                status=answer.status_code,
+            )
+        ]
     try:
         keys = answer.json().get("keys")
     except (ValueError, AttributeError):
@@ -375,7 +468,7 @@ def _jwks_problems(http: httpx.Client, jwks_uri: str) -> list[str]:
     if not isinstance(keys, list) or not any(
         isinstance(key, dict) and key.get("use", "sig") == "sig" for key in keys
     ):
-        return [f"The provider publishes no signing keys at {jwks_uri}."]
+        return [lazy_gettext("The provider publishes no signing keys at %(url)s.", url=jwks_uri)]
     return []
 
 
@@ -411,8 +504,10 @@ def set_enabled(
     ensure(actor, Action.manage_brand_sso, brand.id)
     if enabled and not provider.tested and not without_test:
         raise Conflict(
-            "Run a successful test sign-in with these settings before switching the provider "
-            "on, so nobody is locked out by a typo."
+            _(
+                "Run a successful test sign-in with these settings before switching the "
+                "provider on, so nobody is locked out by a typo."
+            )
         )
     if provider.enabled == enabled:
         return provider

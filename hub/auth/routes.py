@@ -6,13 +6,14 @@ from typing import Annotated, Any, TypeVar
 
 import httpx2
 from authlib.integrations.base_client.errors import OAuthError
+from babel.support import LazyProxy
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from hub import ratelimit
+from hub import i18n, ratelimit
 from hub.auth import providers, service, sessions
 from hub.auth.clients import ProviderClients
 from hub.auth.models import IdentityProvider
@@ -20,7 +21,9 @@ from hub.config import Settings
 from hub.db import open_session
 from hub.errors import Invalid
 from hub.groups.models import Coordinator
-from hub.members.models import Brand, OrgKind, Person, Role
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext
+from hub.members.models import ROLE_LABELS, Brand, OrgKind, Person, Role
 from hub.secretbox import SecretUnreadable
 from hub.web import render
 
@@ -51,7 +54,7 @@ def _login_page(
     request: Request, email: str = "", error: str | None = None, next_url: str = "/"
 ) -> Response:
     settings: Settings = request.app.state.settings
-    demo_people: list[tuple[Person, Brand, str]] = []
+    demo_people: list[tuple[Person, Brand, LazyProxy]] = []
     if settings.dev_idp_enabled:
         demo_people = request.app.state.demo_accounts
     return render(
@@ -112,22 +115,31 @@ async def redirect_to_provider(
         metadata = await client.load_server_metadata()
         if metadata.get("issuer") != provider.issuer:
             raise service.LoginRefused(
-                f"{brand.name}'s identity provider describes itself as a different issuer "
-                "than the one configured, so the hub will not trust it. Tell your brand's "
-                "admin."
+                lazy_gettext(
+                    "%(brand)s's identity provider describes itself as a different issuer "
+                    "than the one configured, so the hub will not trust it. Tell your "
+                    "brand's admin.",
+                    brand=brand.name,
+                )
             )
         response: Response = await client.authorize_redirect(
             request, f"{settings.base_url}/auth/{brand.slug}/callback", login_hint=email
         )
     except SecretUnreadable as error:
         raise service.LoginRefused(
-            f"The hub cannot read {brand.name}'s client secret (was HUB_ENCRYPTION_KEY or "
-            "HUB_SECRET_KEY changed?). Ask the brand's admin to enter the secret again."
+            lazy_gettext(
+                "The hub cannot read %(brand)s's client secret (was HUB_ENCRYPTION_KEY or "
+                "HUB_SECRET_KEY changed?). Ask the brand's admin to enter the secret again.",
+                brand=brand.name,
+            )
         ) from error
     except (httpx2.HTTPError, ValueError, RuntimeError, OAuthError) as error:
         raise service.LoginRefused(
-            f"We could not reach {brand.name}'s identity provider just now. Please try again "
-            "in a minute; if it keeps happening, tell your brand's admin."
+            lazy_gettext(
+                "We could not reach %(brand)s's identity provider just now. Please try again "
+                "in a minute; if it keeps happening, tell your brand's admin.",
+                brand=brand.name,
+            )
         ) from error
     request.session[LOGIN_KEY] = {
         "brand": brand.slug,
@@ -141,7 +153,7 @@ async def redirect_to_provider(
     return response
 
 
-STALE_LINK = (
+STALE_LINK = lazy_gettext(
     "This sign-in link is no longer valid (it was used already, has expired, or was started "
     "in another browser). Please sign in again."
 )
@@ -157,9 +169,9 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
         or time.time() - pending.get("started", 0) > settings.login_timeout_minutes * 60
     ):
         if getattr(request.state, "actor", None) is not None:
-            request.session["flash"] = [{"kind": "error", "message": STALE_LINK}]
+            request.session["flash"] = [{"kind": "error", "message": str(STALE_LINK)}]
             return RedirectResponse("/", status_code=303)
-        return _login_page(request, error=STALE_LINK)
+        return _login_page(request, error=str(STALE_LINK))
     email, next_url = pending.get("email", ""), safe_next(pending.get("next"))
     test_by: int | None = pending.get("test_by")
     provider: IdentityProvider | None = None
@@ -172,7 +184,7 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
         )
         claims = await _verified_claims(request, provider)
     except service.LoginRefused as refusal:
-        return await _refused(request, pending, provider, refusal.message)
+        return await _refused(request, pending, provider, refusal)
     if test_by is not None:
         return await _finish_test_sign_in(request, pending, provider, claims)
 
@@ -201,9 +213,12 @@ async def login_callback(brand_slug: str, request: Request) -> Response:
     # A fresh session id and CSRF token at login: nothing from before sign-in carries over.
     request.session.clear()
     request.session["sid"] = token_value
-    request.session["flash"] = [
-        {"kind": "success", "message": f"Signed in as {person.email} through {provider.name}."}
-    ]
+    # From here on the hub speaks as the person chose in their profile, if they did.
+    i18n.current().prefer(person.language, person.time_zone)
+    signed_in = _(
+        "Signed in as %(email)s through %(provider)s.", email=person.email, provider=provider.name
+    )
+    request.session["flash"] = [{"kind": "success", "message": signed_in}]
     return RedirectResponse(next_url, status_code=303)
 
 
@@ -218,12 +233,15 @@ async def _verified_claims(request: Request, provider: IdentityProvider) -> dict
     if request.query_params.get("error"):
         description = request.query_params.get("error_description")
         raise service.LoginRefused(
-            "The identity provider did not sign you in"
-            + (f": {description}" if description else ".")
+            lazy_gettext("The identity provider did not sign you in: %(why)s", why=description)
+            if description
+            else lazy_gettext("The identity provider did not sign you in.")
         )
     iss = request.query_params.get("iss")
     if iss is not None and iss != provider.issuer:
-        raise service.LoginRefused("The answer came from a different identity provider.")
+        raise service.LoginRefused(
+            lazy_gettext("The answer came from a different identity provider.")
+        )
     try:
         client = request.app.state.provider_clients.get(provider)
         token = await client.authorize_access_token(request)
@@ -231,11 +249,11 @@ async def _verified_claims(request: Request, provider: IdentityProvider) -> dict
         raise service.LoginRefused(_explain(error)) from error
     except (httpx2.HTTPError, SecretUnreadable) as error:
         raise service.LoginRefused(
-            "We could not reach your identity provider. Please try again."
+            lazy_gettext("We could not reach your identity provider. Please try again.")
         ) from error
     claims = token.get("userinfo")
     if not claims:
-        raise service.LoginRefused("The identity provider did not send an ID token.")
+        raise service.LoginRefused(lazy_gettext("The identity provider did not send an ID token."))
     return dict(claims)
 
 
@@ -243,10 +261,11 @@ async def _refused(
     request: Request,
     pending: dict[str, Any],
     provider: IdentityProvider | None,
-    message: str,
+    refusal: service.LoginRefused,
     claimed_email: str | None = None,
 ) -> Response:
-    """Log the refusal in the brand's sign-in log and tell the person why."""
+    """Log the refusal in the brand's sign-in log (in English) and tell the person why (in
+    their language)."""
     testing = pending.get("test_by") is not None
     # A test sign-in is logged under the address the provider claimed, not the tester's.
     email = (
@@ -262,7 +281,7 @@ async def _refused(
                 provider.brand_id,
                 provider.id,
                 email,
-                message,
+                refusal.reason,
                 ratelimit.client_ip(request),
                 test_only=testing,
             )
@@ -270,9 +289,10 @@ async def _refused(
 
     await in_db(request, log)
     if testing:
-        request.session["flash"] = [{"kind": "error", "message": f"Test sign-in failed: {message}"}]
+        failed = _("Test sign-in failed: %(reason)s", reason=refusal.message)
+        request.session["flash"] = [{"kind": "error", "message": failed}]
         return RedirectResponse(safe_next(pending.get("next")), status_code=303)
-    return _login_page(request, email, message, safe_next(pending.get("next")))
+    return _login_page(request, email, refusal.message, safe_next(pending.get("next")))
 
 
 async def _finish_test_sign_in(
@@ -281,7 +301,7 @@ async def _finish_test_sign_in(
     """A brand admin's test of a provider: check what it vouches for, sign nobody in."""
     actor = getattr(request.state, "actor", None)
     if actor is None or actor.person_id != pending["test_by"]:
-        return _login_page(request, error=STALE_LINK)
+        return _login_page(request, error=str(STALE_LINK))
 
     def check(session: Session) -> str:
         brand = session.get(Brand, provider.brand_id)
@@ -291,7 +311,9 @@ async def _finish_test_sign_in(
         assert fresh is not None
         if fresh.version != pending.get("version"):
             raise service.LoginRefused(
-                "The provider's settings changed while you were testing. Run the test again."
+                lazy_gettext(
+                    "The provider's settings changed while you were testing. Run the test again."
+                )
             )
         providers.record_test_sign_in(session, actor, brand, fresh, email)
         service.log_attempt(
@@ -310,31 +332,32 @@ async def _finish_test_sign_in(
         email = await in_db(request, check)
     except service.LoginRefused as refusal:
         claimed = service.normalise_email(str(claims.get("email") or ""))
-        return await _refused(request, pending, provider, refusal.message, claimed)
-    request.session["flash"] = [
-        {
-            "kind": "success",
-            "message": f"Test sign-in worked: {provider.name} vouched for {email}. You can "
-            "switch it on now.",
-        }
-    ]
+        return await _refused(request, pending, provider, refusal, claimed)
+    worked = _(
+        "Test sign-in worked: %(provider)s vouched for %(email)s. You can switch it on now.",
+        provider=provider.name,
+        email=email,
+    )
+    request.session["flash"] = [{"kind": "success", "message": worked}]
     return RedirectResponse(f"/brands/{pending['brand']}/sso/{provider.id}", status_code=303)
 
 
-def _explain(error: Exception) -> str:
+def _explain(error: Exception) -> LazyProxy:
     text = str(error).lower()
     if "state" in text:
-        return "This sign-in link is no longer valid. Please sign in again."
+        return lazy_gettext("This sign-in link is no longer valid. Please sign in again.")
     if "nonce" in text:
-        return (
+        return lazy_gettext(
             "The identity provider's answer did not match this sign-in (nonce). "
             "Please sign in again."
         )
     if "iss" in text or "issuer" in text:
-        return "The answer came from a different identity provider than expected."
+        return lazy_gettext("The answer came from a different identity provider than expected.")
     if "invalid_grant" in text or "expired" in text:
-        return "The sign-in code was expired or already used. Please sign in again."
-    return "The identity provider's answer could not be verified. Please sign in again."
+        return lazy_gettext("The sign-in code was expired or already used. Please sign in again.")
+    return lazy_gettext(
+        "The identity provider's answer could not be verified. Please sign in again."
+    )
 
 
 @router.post("/logout")
@@ -344,28 +367,30 @@ def logout(request: Request) -> Response:
         with open_session(request) as session:
             _end(session, token)
     request.session.clear()
-    request.session["flash"] = [{"kind": "success", "message": "You are signed out."}]
+    request.session["flash"] = [{"kind": "success", "message": _("You are signed out.")}]
     return RedirectResponse("/login", status_code=303)
 
 
-def demo_accounts(session: Session) -> list[tuple[Person, Brand, str]]:
-    """People to try each role with, for the development login page's cheat sheet."""
+def demo_accounts(session: Session) -> list[tuple[Person, Brand, LazyProxy]]:
+    """People to try each role with, for the development login page's cheat sheet; their
+    labels are written in each viewer's language."""
     people = (
         select(Person, Brand)
         .join(Brand, col(Brand.id) == Person.brand_id)
         .where(col(Person.is_active).is_(True))
         .order_by(col(Person.id))
     )
-    picks: list[tuple[Person, Brand, str]] = []
+    picks: list[tuple[Person, Brand, LazyProxy]] = []
     admin = session.exec(people.where(Person.role == Role.alliance_admin)).first()
     if admin:
-        picks.append((*admin, "Alliance admin"))
+        picks.append((*admin, ROLE_LABELS[Role.alliance_admin]))
     coordinator = session.exec(
         people.join(Coordinator, col(Coordinator.person_id) == Person.id)
     ).first()
     if coordinator:
-        picks.append((*coordinator, "Coordinator"))
-    for role, label in ((Role.brand_admin, "Brand admin"), (Role.member, "Member")):
+        picks.append((*coordinator, lazy_gettext("Coordinator")))
+    for role in (Role.brand_admin, Role.member):
+        label = ROLE_LABELS[role]
         rows = session.exec(
             people.where(Person.role == role, Brand.kind == OrgKind.brand).limit(2)
         ).all()

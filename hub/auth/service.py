@@ -3,21 +3,34 @@
 from collections.abc import Mapping
 from typing import Any
 
+from babel.support import LazyProxy
 from sqlmodel import Session, col, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.auth.models import IdentityProvider, LoginEvent, LoginOutcome
 from hub.clock import utcnow
 from hub.errors import Invalid
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext
 from hub.members.models import Brand, BrandDomain, Person, Role
 
 
 class LoginRefused(Exception):
-    """Sign-in failed for a reason the person can be told."""
+    """Sign-in failed for a reason the person can be told: `message` in their language,
+    `reason` in English for the brand's sign-in log and the audit log, which the brand's
+    admins read whatever language the refused person speaks."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, text: LazyProxy) -> None:
+        self.message = str(text)
+        self.reason = in_english(text)
+        super().__init__(self.reason)
+
+
+def in_english(text: LazyProxy) -> str:
+    """A message marked with lazy_gettext, written in the source language: for records
+    kept in one language whoever caused them."""
+    with i18n.presenting(i18n.SOURCE_LANGUAGE):
+        return str(text)
 
 
 def normalise_email(raw: str) -> str:
@@ -27,7 +40,7 @@ def normalise_email(raw: str) -> str:
 def email_domain(email: str) -> str:
     local, at, domain = email.rpartition("@")
     if not at or not local or "." not in domain or " " in email:
-        raise Invalid("Enter your work e-mail address, like name@yourbrand.com.", "email")
+        raise Invalid(_("Enter your work e-mail address, like name@yourbrand.com."), "email")
     return domain
 
 
@@ -50,7 +63,7 @@ def provider_for_email(session: Session, raw_email: str) -> tuple[Brand, Identit
     """Home realm discovery: the brand that owns the e-mail's domain, and its provider."""
     email = normalise_email(raw_email)
     if not email:
-        raise Invalid("Enter your work e-mail address.", "email")
+        raise Invalid(_("Enter your work e-mail address."), "email")
     domain = email_domain(email)
     row = session.exec(
         select(Brand, BrandDomain)
@@ -59,18 +72,28 @@ def provider_for_email(session: Session, raw_email: str) -> tuple[Brand, Identit
     ).first()
     if row is None:
         raise Invalid(
-            f"No member brand signs in with @{domain} addresses. Check the address, or ask "
-            "your brand's admin which e-mail to use.",
+            _(
+                "No member brand signs in with @%(domain)s addresses. Check the address, or "
+                "ask your brand's admin which e-mail to use.",
+                domain=domain,
+            ),
             "email",
         )
     brand, domain_row = row
     if not brand.is_active:
-        raise Invalid(f"{brand.name} is suspended from the hub. Contact the alliance.", "email")
+        raise Invalid(
+            _("%(brand)s is suspended from the hub. Contact the alliance.", brand=brand.name),
+            "email",
+        )
     provider = _enabled_provider_for(session, brand, domain_row)
     if provider is None:
         raise Invalid(
-            f"{brand.name} has not switched on a sign-in for @{domain} yet. Ask your brand's "
-            "admin or the alliance to connect your company's identity provider.",
+            _(
+                "%(brand)s has not switched on a sign-in for @%(domain)s yet. Ask your brand's "
+                "admin or the alliance to connect your company's identity provider.",
+                brand=brand.name,
+                domain=domain,
+            ),
             "email",
         )
     return brand, provider
@@ -92,25 +115,39 @@ def vouched_identity(
     email = normalise_email(str(claims.get("email") or ""))
     if claims.get("iss") != provider.issuer:
         # Mix-up defence: the token must come from the issuer configured for this brand.
-        raise LoginRefused("The ID token was issued by a different identity provider.")
+        raise LoginRefused(
+            lazy_gettext("The ID token was issued by a different identity provider.")
+        )
     if not subject:
-        raise LoginRefused("The identity provider did not say who you are (no subject).")
+        raise LoginRefused(
+            lazy_gettext("The identity provider did not say who you are (no subject).")
+        )
     if not email:
-        raise LoginRefused("The identity provider did not share your e-mail address.")
+        raise LoginRefused(lazy_gettext("The identity provider did not share your e-mail address."))
     if claims.get("email_verified") is not True and not provider.email_authoritative:
         raise LoginRefused(
-            "Your identity provider did not confirm that your e-mail address is verified."
+            lazy_gettext(
+                "Your identity provider did not confirm that your e-mail address is verified."
+            )
         )
     domain = email.rpartition("@")[2]
     owner = session.exec(select(BrandDomain).where(BrandDomain.domain == domain)).first()
     if owner is None or owner.brand_id != brand.id:
         raise LoginRefused(
-            f"{brand.name}'s identity provider signed you in as {email}, but that address "
-            f"does not belong to {brand.name}."
+            lazy_gettext(
+                "%(brand)s's identity provider signed you in as %(email)s, but that address "
+                "does not belong to %(brand)s.",
+                brand=brand.name,
+                email=email,
+            )
         )
     if owner.provider_id is not None and owner.provider_id != provider.id:
         raise LoginRefused(
-            f"@{domain} addresses sign in through another of {brand.name}'s providers."
+            lazy_gettext(
+                "@%(domain)s addresses sign in through another of %(brand)s's providers.",
+                domain=domain,
+                brand=brand.name,
+            )
         )
     return email, subject
 
@@ -128,26 +165,35 @@ def complete_login(
     try:
         email, subject = vouched_identity(session, brand, provider, claims)
         if not brand.is_active:
-            raise LoginRefused(f"{brand.name} is suspended from the hub.")
+            raise LoginRefused(
+                lazy_gettext("%(brand)s is suspended from the hub.", brand=brand.name)
+            )
         person = session.exec(select(Person).where(Person.email == email)).first()
         if person is None:
             person = _create_just_in_time(session, brand, provider, claims, email, subject)
         elif person.brand_id != brand.id:
-            raise LoginRefused(f"{email} belongs to another organisation in the hub.")
+            raise LoginRefused(
+                lazy_gettext("%(email)s belongs to another organisation in the hub.", email=email)
+            )
         elif person.oidc_subject is not None and (
             person.oidc_subject != subject or person.oidc_issuer != provider.issuer
         ):
             raise LoginRefused(
-                f"The hub knows {email} from a different account at your identity provider. "
-                "Ask your brand's admin to check your account."
+                lazy_gettext(
+                    "The hub knows %(email)s from a different account at your identity "
+                    "provider. Ask your brand's admin to check your account.",
+                    email=email,
+                )
             )
         if not person.is_active:
             raise LoginRefused(
-                "Your account has been deactivated. Ask your brand's admin to reactivate it."
+                lazy_gettext(
+                    "Your account has been deactivated. Ask your brand's admin to reactivate it."
+                )
             )
     except LoginRefused as refusal:
         session.rollback()
-        log_attempt(session, brand.id or 0, provider.id, claimed_email, refusal.message, ip)
+        log_attempt(session, brand.id or 0, provider.id, claimed_email, refusal.reason, ip)
         session.commit()
         raise
     person.oidc_issuer = provider.issuer
@@ -170,7 +216,7 @@ def log_attempt(
     test_only: bool = False,
 ) -> None:
     """Add a line to the brand's sign-in log, and to the audit log; an empty refusal means
-    it worked."""
+    it worked. The refusal is a LoginRefused's English `reason`."""
     audit.record(
         session,
         person_id,
@@ -231,7 +277,11 @@ def provider_of_brand(
     provider = session.get(IdentityProvider, provider_id)
     brand = session.exec(select(Brand).where(Brand.slug == brand_slug)).first()
     if provider is None or brand is None or provider.brand_id != brand.id:
-        raise LoginRefused("This sign-in does not belong to that brand. Please start again.")
+        raise LoginRefused(
+            lazy_gettext("This sign-in does not belong to that brand. Please start again.")
+        )
     if not provider.enabled and not test:
-        raise LoginRefused("This identity provider has been switched off. Please start again.")
+        raise LoginRefused(
+            lazy_gettext("This identity provider has been switched off. Please start again.")
+        )
     return provider

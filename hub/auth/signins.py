@@ -9,6 +9,7 @@ from hub.auth import sessions
 from hub.auth.models import IdentityProvider, LoginEvent, WebSession
 from hub.clock import utcnow
 from hub.errors import NotFound
+from hub.i18n import gettext as _
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, ensure
 
@@ -39,7 +40,8 @@ def sign_in_log(
     )
     if before_id is not None:
         query = query.where(col(LoginEvent.id) < before_id)
-    return [LogLine(event, name or "(removed provider)") for event, name in session.exec(query)]
+    removed = _("(removed provider)")
+    return [LogLine(event, name or removed) for event, name in session.exec(query)]
 
 
 def open_sessions(session: Session, actor: Actor, brand: Brand) -> list[OpenSession]:
@@ -63,7 +65,7 @@ def end_session(session: Session, actor: Actor, brand: Brand, session_id: int) -
     row = session.get(WebSession, session_id)
     person = session.get(Person, row.person_id) if row else None
     if row is None or person is None or person.brand_id != brand.id:
-        raise NotFound("That session does not exist.")
+        raise NotFound(_("That session does not exist."))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
@@ -78,7 +80,7 @@ def sign_out_person(session: Session, actor: Actor, brand: Brand, person_id: int
     ensure(actor, Action.manage_brand_people, brand.id)
     person = session.get(Person, person_id)
     if person is None or person.brand_id != brand.id:
-        raise NotFound("That person is not part of this organisation.")
+        raise NotFound(_("That person is not part of this organisation."))
     ended = sessions.end_all_for_person(session, person_id)
     audit.record(
         session,

@@ -13,6 +13,8 @@ from hub.config import Settings
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.members import service as members
 from hub.members.models import Brand
 from hub.policy import Action, Actor
@@ -117,8 +119,11 @@ def add(
         return _overview(request, session, actor, brand, invalid.errors, form)
     flash(
         request,
-        f"{provider.name} was saved, switched off. Test the connection and a sign-in, then "
-        "switch it on.",
+        _(
+            "%(provider)s was saved, switched off. Test the connection and a sign-in, then "
+            "switch it on.",
+            provider=provider.name,
+        ),
     )
     return redirect(request, f"/brands/{brand.slug}/sso/{provider.id}")
 
@@ -204,9 +209,13 @@ def update(
         form.client_secret = ""
         session.refresh(provider)
         return _detail(request, session, brand, provider, invalid.errors, form)
-    message = f"{provider.name} was saved."
     if was_tested and not provider.tested:
-        message += " Its connection changed: run a test sign-in again."
+        message = _(
+            "%(provider)s was saved. Its connection changed: run a test sign-in again.",
+            provider=provider.name,
+        )
+    else:
+        message = _("%(provider)s was saved.", provider=provider.name)
     flash(request, message)
     return redirect(request, f"/brands/{brand.slug}/sso/{provider.id}")
 
@@ -240,7 +249,9 @@ async def test_sign_in(
             test_by=actor.person_id,
         )
     except LoginRefused as refusal:
-        flash(request, f"Test sign-in could not start: {refusal.message}", "error")
+        flash(
+            request, _("Test sign-in could not start: %(reason)s", reason=refusal.message), "error"
+        )
         return redirect(request, f"/brands/{slug}/sso/{provider_id}")
 
 
@@ -251,7 +262,13 @@ def enable(
     brand = _brand(session, actor, slug)
     provider = providers.get_provider(session, brand, provider_id)
     providers.set_enabled(session, actor, brand, provider, True)
-    flash(request, f"{provider.name} is switched on: its people sign in with it from now on.")
+    flash(
+        request,
+        _(
+            "%(provider)s is switched on: its people sign in with it from now on.",
+            provider=provider.name,
+        ),
+    )
     return redirect(request, f"/brands/{brand.slug}/sso/{provider.id}")
 
 
@@ -262,7 +279,10 @@ def disable(
     brand = _brand(session, actor, slug)
     provider = providers.get_provider(session, brand, provider_id)
     providers.set_enabled(session, actor, brand, provider, False)
-    flash(request, f"{provider.name} is switched off: nobody can sign in with it now.")
+    flash(
+        request,
+        _("%(provider)s is switched off: nobody can sign in with it now.", provider=provider.name),
+    )
     return redirect(request, f"/brands/{brand.slug}/sso/{provider.id}")
 
 
@@ -327,7 +347,7 @@ def end_session(
     brand = members.brand_to_manage(session, actor, slug)
     person = signins.end_session(session, actor, brand, session_id)
     return _sessions_changed(
-        request, session, actor, brand, f"One of {person.name}'s sessions ended."
+        request, session, actor, brand, _("One of %(name)s's sessions ended.", name=person.name)
     )
 
 
@@ -338,7 +358,7 @@ def sign_out_person(
     brand = members.brand_to_manage(session, actor, slug)
     person = signins.sign_out_person(session, actor, brand, person_id)
     return _sessions_changed(
-        request, session, actor, brand, f"{person.name} is signed out everywhere."
+        request, session, actor, brand, _("%(name)s is signed out everywhere.", name=person.name)
     )
 
 
@@ -353,5 +373,10 @@ def sign_out_brand(
         session,
         actor,
         brand,
-        f"Everyone at {brand.name} is signed out ({ended} session{'' if ended == 1 else 's'}).",
+        ngettext(
+            "Everyone at %(brand)s is signed out (%(num)s session).",
+            "Everyone at %(brand)s is signed out (%(num)s sessions).",
+            ended,
+            brand=brand.name,
+        ),
     )

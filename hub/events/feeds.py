@@ -5,7 +5,8 @@ The token is `{key}-{secret}`: the key finds the row, the secret's SHA-256 is co
 with `hmac.compare_digest`, so a wrong token takes the same time however much of it is
 right. The feed lists the person's registrations and the events of their groups, filtered
 by the same visibility rule as the calendar page, so it shows nothing the person could not
-open in the hub. Resetting makes a new token; the old address stops working at once.
+open in the hub, in the person's language. Resetting makes a new token; the old address
+stops working at once.
 """
 
 import hashlib
@@ -15,6 +16,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, or_, select
 
+from hub import i18n
 from hub.auth.sessions import load_actor
 from hub.clock import as_utc, utcnow
 from hub.config import Settings
@@ -30,6 +32,7 @@ from hub.events.models import (
 )
 from hub.events.models import RegistrationState as State
 from hub.events.registrations import view_of
+from hub.i18n import gettext as _
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, can, visible_events
 from hub.secretbox import open_sealed, seal
@@ -79,18 +82,18 @@ def reset(session: Session, settings: Settings, actor: Actor) -> str:
 
 def owner_of(session: Session, token: str) -> Actor:
     """The person whose feed the token opens; a 404 for anything else."""
-    key, _, secret = token.partition("-")
+    key, _sep, secret = token.partition("-")
     feed = (
         session.exec(select(CalendarFeed).where(CalendarFeed.key == key)).first() if key else None
     )
     # Compare against something even when the key is unknown, so both failures look alike.
     expected = feed.secret_hash if feed is not None else _hash(secrets.token_hex(8))
     if not hmac.compare_digest(expected, _hash(secret)) or feed is None:
-        raise NotFound("There is no such calendar.")
+        raise NotFound(_("There is no such calendar."))
     person = session.get(Person, feed.person_id)
     brand = session.get(Brand, person.brand_id) if person is not None else None
     if person is None or brand is None or not person.is_active or not brand.is_active:
-        raise NotFound("There is no such calendar.")
+        raise NotFound(_("There is no such calendar."))
     now = utcnow()
     # Calendars poll often; the last use is kept to the hour, not written on every poll.
     if feed.last_used_at is None or as_utc(feed.last_used_at) < now - timedelta(hours=1):
@@ -140,4 +143,7 @@ def feed_calendar(session: Session, settings: Settings, actor: Actor) -> bytes:
         )
         for event in events
     ]
-    return ics.calendar(entries, settings.base_url, f"Alliance Hub: {actor.name}")
+    # Written in the owner's language, whoever's calendar application asks.
+    with i18n.presenting(actor.language, actor.time_zone):
+        name = _("Alliance Hub: %(name)s", name=actor.name)
+        return ics.calendar(entries, settings.base_url, name)

@@ -4,6 +4,10 @@ Times are written in the event's own zone with its VTIMEZONE, so a calendar show
 right local time whatever daylight-saving rules the reader lives under; whole-day events
 (a three-day conference) are written as dates. The UID never changes and SEQUENCE goes up
 with every change, so calendars update the event they already hold instead of adding one.
+
+The texts for people (summary, description, category) are in the current language: the
+reader's for a download, the person's for an e-mail or their feed (hub.i18n.presenting);
+property values stay machine formats.
 """
 
 from collections.abc import Iterable
@@ -15,6 +19,7 @@ import icalendar
 from hub.clock import as_utc
 from hub.events.models import ATTENDANCE_LABELS, EVENT_KIND_LABELS, Attendance, Event, EventStatus
 from hub.events.times import to_local
+from hub.i18n import gettext as _
 from hub.intel.models import TLP_LABELS
 
 PRODID = "-//Alliance Hub//Event calendar//EN"
@@ -33,22 +38,27 @@ class Entry:
 def _location(event: Event, show_link: bool) -> str:
     place = ", ".join(part for part in (event.venue, event.address) if part)
     if event.attendance == Attendance.online:
-        return event.online_url if show_link else "Online"
+        return event.online_url if show_link else _("Online")
     return place
 
 
 def _description(event: Event, page: str, show_link: bool) -> str:
     lines = [event.description] if event.description else []
     if event.online_url and show_link:
-        lines.append(f"Join online: {event.online_url}")
+        lines.append(_("Join online: %(link)s", link=event.online_url))
     elif event.attendance != Attendance.in_person:
-        lines.append("The meeting link is shown on the hub to people holding a seat.")
-    marking = TLP_LABELS.get(event.materials_tlp, event.materials_tlp)
-    rule = " under the Chatham House Rule" if event.chatham_house else ""
-    lines.append(f"Materials: {marking}{rule}.")
+        lines.append(_("The meeting link is shown on the hub to people holding a seat."))
+    marking = str(TLP_LABELS.get(event.materials_tlp, event.materials_tlp))
+    if event.chatham_house:
+        lines.append(_("Materials: %(tlp)s under the Chatham House Rule.", tlp=marking))
+    else:
+        lines.append(_("Materials: %(tlp)s.", tlp=marking))
     if event.status == EventStatus.cancelled:
-        lines.insert(0, f"CANCELLED. {event.cancel_reason}".strip())
-    lines.append(f"Details and registration: {page}")
+        cancelled = _("CANCELLED.")
+        if event.cancel_reason:
+            cancelled = _("CANCELLED: %(reason)s", reason=event.cancel_reason)
+        lines.insert(0, cancelled)
+    lines.append(_("Details and registration: %(link)s", link=page))
     return "\n\n".join(lines)
 
 
@@ -70,17 +80,19 @@ def component(entry: Entry, base_url: str) -> icalendar.Event:
     else:
         item.add("dtstart", starts)
         item.add("dtend", ends)
-    prefix = "Cancelled: " if event.status == EventStatus.cancelled else ""
-    item.add("summary", prefix + event.title)
+    if event.status == EventStatus.cancelled:
+        item.add("summary", _("Cancelled: %(title)s", title=event.title))
+    else:
+        item.add("summary", event.title)
     item.add("description", _description(event, page, entry.show_link))
     location = _location(event, entry.show_link)
     if location:
         item.add("location", location)
     item.add("url", page)
-    item.add("categories", [EVENT_KIND_LABELS.get(event.kind, event.kind)])
+    item.add("categories", [str(EVENT_KIND_LABELS.get(event.kind, event.kind))])
     item.add("status", "CANCELLED" if event.status == EventStatus.cancelled else "CONFIRMED")
     item.add("transp", "TRANSPARENT" if event.all_day else "OPAQUE")
-    item.add("x-alliance-hub-attendance", ATTENDANCE_LABELS.get(event.attendance, ""))
+    item.add("x-alliance-hub-attendance", str(ATTENDANCE_LABELS.get(event.attendance, "")))
     return item
 
 

@@ -11,10 +11,12 @@ constraints are the last line if code ever forgot.
 from datetime import datetime
 from enum import StrEnum
 
+from babel.support import LazyProxy
 from sqlalchemy import CheckConstraint, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
+from hub.i18n import lazy_gettext
 
 
 class EventKind(StrEnum):
@@ -25,12 +27,12 @@ class EventKind(StrEnum):
     meeting = "meeting"
 
 
-EVENT_KIND_LABELS: dict[str, str] = {
-    EventKind.workshop: "Workshop",
-    EventKind.training: "Training",
-    EventKind.webinar: "Webinar",
-    EventKind.conference: "Conference",
-    EventKind.meeting: "Group meeting",
+EVENT_KIND_LABELS: dict[str, LazyProxy] = {
+    EventKind.workshop: lazy_gettext("Workshop"),
+    EventKind.training: lazy_gettext("Training"),
+    EventKind.webinar: lazy_gettext("Webinar"),
+    EventKind.conference: lazy_gettext("Conference"),
+    EventKind.meeting: lazy_gettext("Group meeting"),
 }
 
 
@@ -40,10 +42,10 @@ class Audience(StrEnum):
     invited = "invited"  # the brands named in event_invite
 
 
-AUDIENCE_LABELS: dict[str, str] = {
-    Audience.alliance: "The whole alliance",
-    Audience.group: "The working group",
-    Audience.invited: "Invited brands only",
+AUDIENCE_LABELS: dict[str, LazyProxy] = {
+    Audience.alliance: lazy_gettext("The whole alliance"),
+    Audience.group: lazy_gettext("The working group"),
+    Audience.invited: lazy_gettext("Invited brands only"),
 }
 
 
@@ -53,10 +55,10 @@ class Attendance(StrEnum):
     hybrid = "hybrid"
 
 
-ATTENDANCE_LABELS: dict[str, str] = {
-    Attendance.in_person: "In person",
-    Attendance.online: "Online",
-    Attendance.hybrid: "In person and online",
+ATTENDANCE_LABELS: dict[str, LazyProxy] = {
+    Attendance.in_person: lazy_gettext("In person"),
+    Attendance.online: lazy_gettext("Online"),
+    Attendance.hybrid: lazy_gettext("In person and online"),
 }
 
 
@@ -135,13 +137,13 @@ ACTIVE_STATES = (
     RegistrationState.waitlisted,
 )
 
-REGISTRATION_STATE_LABELS: dict[str, str] = {
-    RegistrationState.pending: "Awaiting approval",
-    RegistrationState.confirmed: "Registered",
-    RegistrationState.waitlisted: "On the waitlist",
-    RegistrationState.cancelled: "Cancelled",
-    RegistrationState.declined: "Declined",
-    RegistrationState.handed_over: "Handed over",
+REGISTRATION_STATE_LABELS: dict[str, LazyProxy] = {
+    RegistrationState.pending: lazy_gettext("Awaiting approval"),
+    RegistrationState.confirmed: lazy_gettext("Registered"),
+    RegistrationState.waitlisted: lazy_gettext("On the waitlist"),
+    RegistrationState.cancelled: lazy_gettext("Cancelled"),
+    RegistrationState.declined: lazy_gettext("Declined"),
+    RegistrationState.handed_over: lazy_gettext("Handed over"),
 }
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.clock import as_utc, utcnow
 from hub.config import Settings
 from hub.db import lock_row, row_id
@@ -29,6 +29,8 @@ from hub.events.models import (
     Registration,
     RegistrationState,
 )
+from hub.i18n import gettext as _
+from hub.i18n import pgettext
 from hub.intel.exports import safe_cell
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, EventView, ensure
@@ -44,7 +46,7 @@ def lock_event(session: Session, event_id: int) -> Event:
     """Hold the event's row until the caller commits, and return it freshly read."""
     event = lock_row(session, Event, event_id, "capacity")
     if event is None:
-        raise NotFound("There is no such event.")
+        raise NotFound(_("There is no such event."))
     return event
 
 
@@ -58,17 +60,32 @@ def active_of(session: Session, event_id: int, person_id: int) -> Registration |
     ).first()
 
 
-def closed_reason(event: Event, now: datetime | None = None) -> str:
-    """Why registration is not possible now, or "" when it is."""
+def closed_state(event: Event, now: datetime | None = None) -> str:
+    """Why registration is not possible now, as a code ("cancelled", "over", "not_open",
+    "closed"), or "" when it is."""
     now = now or utcnow()
     if event.status == EventStatus.cancelled:
-        return "This event was cancelled."
+        return "cancelled"
     if now >= as_utc(event.ends_at):
-        return "This event is over."
+        return "over"
     if now < as_utc(event.registration_opens_at):
-        return "Registration has not opened yet."
+        return "not_open"
     if now >= as_utc(event.registration_closes_at):
-        return "Registration is closed."
+        return "closed"
+    return ""
+
+
+def closed_reason(event: Event, now: datetime | None = None) -> str:
+    """Why registration is not possible now, in the reader's language, or "" when it is."""
+    state = closed_state(event, now)
+    if state == "cancelled":
+        return _("This event was cancelled.")
+    if state == "over":
+        return _("This event is over.")
+    if state == "not_open":
+        return _("Registration has not opened yet.")
+    if state == "closed":
+        return _("Registration is closed.")
     return ""
 
 
@@ -140,7 +157,9 @@ def register(
     waitlist otherwise; or awaiting approval when the organiser approves each person."""
     if len(note) > MAX_NOTE:
         check = FormCheck()
-        check.fail("note", f"Keep the note under {MAX_NOTE} characters.")
+        check.fail(
+            "note", _("Keep the note under %(most)s characters.", most=i18n.number(MAX_NOTE))
+        )
         check.done()
     reason = closed_reason(event)
     if reason:
@@ -150,7 +169,7 @@ def register(
     if reason:
         raise Conflict(reason)
     if active_of(session, event.id or 0, actor.person_id) is not None:
-        raise Conflict("You are already registered for this event.")
+        raise Conflict(_("You are already registered for this event."))
     registration = Registration(
         event_id=event.id or 0,
         person_id=actor.person_id,
@@ -183,7 +202,7 @@ def withdraw(session: Session, settings: Settings, actor: Actor, event: Event) -
     event = lock_event(session, event.id or 0)
     registration = active_of(session, event.id or 0, actor.person_id)
     if registration is None:
-        raise Conflict("You are not registered for this event.")
+        raise Conflict(_("You are not registered for this event."))
     _give_back(session, event, registration)
     registration.state = RegistrationState.cancelled
     registration.updated_at = utcnow()
@@ -201,7 +220,7 @@ def _organisers_registration(
     event = lock_event(session, event.id or 0)
     registration = session.get(Registration, registration_id)
     if registration is None or registration.event_id != event.id:
-        raise NotFound("There is no such registration.")
+        raise NotFound(_("There is no such registration."))
     return event, registration
 
 
@@ -212,9 +231,9 @@ def approve(
     place their arrival gave them)."""
     event, registration = _organisers_registration(session, actor, event, registration_id)
     if registration.state != RegistrationState.pending:
-        raise Conflict("Only a registration awaiting approval can be approved.")
+        raise Conflict(_("Only a registration awaiting approval can be approved."))
     if event.status == EventStatus.cancelled:
-        raise Conflict("This event was cancelled.")
+        raise Conflict(_("This event was cancelled."))
     registration.decided_by_id = actor.person_id
     _place(session, event, registration)
     notices.registration_changed(session, settings, event, registration, registration.state)
@@ -232,7 +251,7 @@ def decline(
     held goes to the waitlist."""
     event, registration = _organisers_registration(session, actor, event, registration_id)
     if registration.state not in ACTIVE_STATES:
-        raise Conflict("This registration is no longer active.")
+        raise Conflict(_("This registration is no longer active."))
     _give_back(session, event, registration)
     registration.state = RegistrationState.declined
     registration.decided_by_id = actor.person_id
@@ -272,22 +291,23 @@ def hand_over(
 ) -> Registration:
     """Give the actor's seat to a colleague at the same brand: the seat, its brand and its
     place stay as they were; the colleague is told, the actor's registration ends."""
-    reason = closed_reason(event)
-    if reason and reason != "Registration is closed.":
-        raise Conflict(reason)
+    if closed_state(event) not in {"", "closed"}:
+        raise Conflict(closed_reason(event))
     event = lock_event(session, event.id or 0)
     mine = active_of(session, event.id or 0, actor.person_id)
     if mine is None or mine.state != RegistrationState.confirmed:
-        raise Conflict("Only a confirmed seat can be handed over.")
+        raise Conflict(_("Only a confirmed seat can be handed over."))
     chosen = row_id(colleague_id)
     colleague = session.get(Person, chosen) if chosen is not None else None
     check = FormCheck()
     if colleague is None or colleague.brand_id != actor.brand_id or not colleague.is_active:
-        check.fail("colleague", "Choose a colleague from your brand.")
+        check.fail("colleague", _("Choose a colleague from your brand."))
     elif colleague.id == actor.person_id:
-        check.fail("colleague", "Choose someone else than yourself.")
+        check.fail("colleague", _("Choose someone other than yourself."))
     elif active_of(session, event.id or 0, colleague.id or 0) is not None:
-        check.fail("colleague", f"{colleague.name} is already registered for this event.")
+        check.fail(
+            "colleague", _("%(name)s is already registered for this event.", name=colleague.name)
+        )
     check.done()
     assert colleague is not None
     mine.state = RegistrationState.handed_over
@@ -350,7 +370,8 @@ class Attendee:
 
     @property
     def state_label(self) -> str:
-        return REGISTRATION_STATE_LABELS.get(self.registration.state, self.registration.state)
+        state = self.registration.state
+        return str(REGISTRATION_STATE_LABELS.get(state, state))
 
 
 def attendees(session: Session, event: Event, confirmed_only: bool = False) -> list[Attendee]:
@@ -367,9 +388,20 @@ def attendees(session: Session, event: Event, confirmed_only: bool = False) -> l
 
 
 def to_csv(people: list[Attendee]) -> str:
+    """The organiser's sheet: headers and statuses in their language, values as stored."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["name", "email", "brand", "status", "place", "registered_at_utc", "note"])
+    writer.writerow(
+        [
+            pgettext("attendees.csv", "name"),
+            pgettext("attendees.csv", "email"),
+            pgettext("attendees.csv", "brand"),
+            pgettext("attendees.csv", "status"),
+            pgettext("attendees.csv", "place"),
+            pgettext("attendees.csv", "registered_at_utc"),
+            pgettext("attendees.csv", "note"),
+        ]
+    )
     for line in people:
         registration = line.registration
         writer.writerow(

@@ -4,9 +4,11 @@ are free). Each is marked as sent in the same transaction that queues its mail, 
 restarted worker never reminds twice."""
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session, col, or_, select
 
+from hub import i18n
 from hub.config import Settings
 from hub.events import notices
 from hub.events.models import (
@@ -19,6 +21,7 @@ from hub.events.models import (
 )
 from hub.events.times import to_local
 from hub.groups.models import Coordinator, GroupMembership
+from hub.i18n import gettext as _
 from hub.members.models import Brand, Person
 
 BEFORE_EVENT = timedelta(hours=24)
@@ -48,7 +51,7 @@ def remind_attendees(session: Session, settings: Settings, now: datetime) -> int
             settings,
             person,
             event,
-            f"Reminder: {event.title} starts {_starts(event)}.",
+            partial(_starts, event),
             dedupe_key=f"event-reminder:{registration.id}",
             show_link=True,
         )
@@ -56,11 +59,29 @@ def remind_attendees(session: Session, settings: Settings, now: datetime) -> int
     return len(rows)
 
 
-def _starts(event: Event) -> str:
-    local = to_local(event.starts_at, event.time_zone)
+def _starts(event: Event, zone: str) -> str:
+    """The reminder, in the reader's language: a whole-day event by its own date, a timed
+    one at the reader's clock time."""
     if event.all_day:
-        return f"on {local:%A %d %B}"
-    return f"on {local:%A %d %B at %H:%M} ({event.time_zone})"
+        day = to_local(event.starts_at, event.time_zone).date()
+        return _(
+            "Reminder: %(title)s starts on %(day)s.",
+            title=event.title,
+            day=i18n.skeleton(day, "MMMMEEEEd"),
+        )
+    return _(
+        "Reminder: %(title)s starts on %(when)s.",
+        title=event.title,
+        when=i18n.when(event.starts_at, zone),
+    )
+
+
+def _deadline(event: Event, zone: str) -> str:
+    return _(
+        "Registration for %(title)s closes on %(when)s; seats are still free.",
+        title=event.title,
+        when=i18n.when(event.registration_closes_at, zone),
+    )
 
 
 def _audience(session: Session, event: Event) -> list[Person]:
@@ -101,18 +122,13 @@ def remind_deadline(session: Session, settings: Settings, now: datetime) -> int:
     ).all()
     sent = 0
     for event in events:
-        closes = to_local(event.registration_closes_at, event.time_zone)
-        text = (
-            f"Registration for {event.title} closes on {closes:%A %d %B at %H:%M} "
-            f"({event.time_zone}); seats are still free."
-        )
         for person in _audience(session, event):
             notices.remind(
                 session,
                 settings,
                 person,
                 event,
-                text,
+                partial(_deadline, event),
                 dedupe_key=f"event-deadline:{event.id}:{person.id}",
                 show_link=False,
             )

@@ -4,11 +4,12 @@ box and attendee list, the organiser's form, the .ics files and the personal fee
 from dataclasses import asdict
 from typing import Annotated
 
+from babel.lists import format_list
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.clock import utcnow
 from hub.db import SessionDep
 from hub.deps import CurrentActor
@@ -26,6 +27,7 @@ from hub.events.models import (
 from hub.events.times import Month, to_local, viewer_zone, zone_names
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
 from hub.intel.models import TLP_LABELS
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, can, ensure, runs_any_events
@@ -170,7 +172,7 @@ def _form_page(
 
 def _organisers_only(actor: Actor) -> None:
     if not runs_any_events(actor):
-        raise NotFound("Only coordinators and alliance staff organise events.")
+        raise NotFound(_("Only coordinators and alliance staff organise events."))
 
 
 @router.get("/events/new")
@@ -192,7 +194,7 @@ def create_event(
         event = schedule.create(session, actor, form)
     except InvalidForm as invalid:
         return _form_page(request, session, actor, form, invalid.errors)
-    flash(request, "The event is on the calendar.")
+    flash(request, _("The event is on the calendar."))
     return redirect(request, f"/events/{event.id}")
 
 
@@ -210,6 +212,11 @@ def event_file(
         media_type=ics.CONTENT_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{ics.filename(event)}"'},
     )
+
+
+def _names(names: list[str]) -> str:
+    """'Acme, Brandt and Coral', 'Acme、Brandt和Coral'."""
+    return format_list(names, locale=i18n.current().locale) if names else ""
 
 
 def event_context(
@@ -232,6 +239,11 @@ def event_context(
         "event": event,
         "group": group,
         "invited": invited if organises else [],
+        "invited_names": format_list(
+            [brand.name for brand in invited], locale=i18n.current().locale
+        )
+        if organises and invited
+        else "",
         "organises": organises,
         "mine": mine,
         "my_place": registrations.waitlist_place(session, mine)
@@ -280,7 +292,7 @@ def edit(
         session.rollback()
         fresh = schedule.get_visible(session, actor, event_id)
         return _form_page(request, session, actor, form, invalid.errors, fresh)
-    flash(request, "The event was saved; people registered were told of the change.")
+    flash(request, _("The event was saved; people registered were told of the change."))
     return redirect(request, f"/events/{event.id}")
 
 
@@ -290,7 +302,7 @@ def cancel_event(
 ) -> Response:
     event = schedule.get_visible(session, actor, event_id)
     schedule.cancel(session, request.app.state.settings, actor, event, reason)
-    flash(request, "The event is cancelled; everyone registered was told.")
+    flash(request, _("The event is cancelled; everyone registered was told."))
     return redirect(request, f"/events/{event.id}")
 
 
@@ -311,9 +323,9 @@ def register(
     event = schedule.get_visible(session, actor, event_id)
     registration = registrations.register(session, request.app.state.settings, actor, event, note)
     told = {
-        RegistrationState.confirmed: "You are registered.",
-        RegistrationState.waitlisted: "The event is full: you are on the waitlist.",
-        RegistrationState.pending: "Your registration awaits the organiser's approval.",
+        RegistrationState.confirmed: _("You are registered."),
+        RegistrationState.waitlisted: _("The event is full: you are on the waitlist."),
+        RegistrationState.pending: _("Your registration awaits the organiser's approval."),
     }[RegistrationState(registration.state)]
     return _registration_box(request, session, actor, event_id, told)
 
@@ -322,7 +334,9 @@ def register(
 def withdraw(event_id: int, request: Request, session: SessionDep, actor: CurrentActor) -> Response:
     event = schedule.get_visible(session, actor, event_id)
     registrations.withdraw(session, request.app.state.settings, actor, event)
-    return _registration_box(request, session, actor, event_id, "Your registration is cancelled.")
+    return _registration_box(
+        request, session, actor, event_id, _("Your registration is cancelled.")
+    )
 
 
 @router.post("/events/{event_id}/handover")
@@ -354,10 +368,12 @@ def hand_over(
             status_code=refused.status_code,
         )
     colleague_person = session.get(Person, theirs.person_id)
-    name = colleague_person.name if colleague_person else "your colleague"
-    return _registration_box(
-        request, session, actor, event_id, f"Your seat now belongs to {name}; they were told."
+    told = (
+        _("Your seat now belongs to %(name)s; they were told.", name=colleague_person.name)
+        if colleague_person
+        else _("Your seat now belongs to your colleague; they were told.")
     )
+    return _registration_box(request, session, actor, event_id, told)
 
 
 @router.post("/events/{event_id}/registrations/{registration_id}/approve")
@@ -370,7 +386,7 @@ def approve(
 ) -> Response:
     event = schedule.get_visible(session, actor, event_id)
     registrations.approve(session, request.app.state.settings, actor, event, registration_id)
-    flash(request, "Approved; the person was told.")
+    flash(request, _("Approved; the person was told."))
     return redirect(request, f"/events/{event_id}#attendees")
 
 
@@ -384,7 +400,7 @@ def decline(
 ) -> Response:
     event = schedule.get_visible(session, actor, event_id)
     registrations.decline(session, request.app.state.settings, actor, event, registration_id)
-    flash(request, "Declined; the person was told.")
+    flash(request, _("Declined; the person was told."))
     return redirect(request, f"/events/{event_id}#attendees")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 from sqlmodel import update as update_rows
 
-from hub import audit
+from hub import audit, i18n
 from hub.clock import as_utc, utcnow
 from hub.config import Settings
 from hub.errors import Conflict, FormCheck, NotFound
@@ -33,11 +33,12 @@ from hub.events.models import (
 from hub.events.registrations import fill_seats, lock_event, view_of
 from hub.events.times import from_local, is_zone, to_local
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.intel.markdown import to_safe_html
 from hub.intel.models import Tlp
 from hub.members.models import Brand
 from hub.policy import Action, Actor, ensure, visible_events
-from hub.testbuys.campaigns import parse_count
 
 # Built once: an alias made per call re-adapts every column it touches.
 _MINE = aliased(Registration, name="my_registration")
@@ -168,13 +169,13 @@ def _check_group(
     if form.group.strip():
         group = session.exec(select(WorkingGroup).where(WorkingGroup.slug == form.group)).first()
         if group is None:
-            check.fail("group", "Choose a working group from the list.")
+            check.fail("group", _("Choose a working group from the list."))
     if form.audience not in {a.value for a in Audience}:
-        check.fail("audience", "Choose who the event is for.")
+        check.fail("audience", _("Choose who the event is for."))
     elif form.audience == Audience.alliance:
         ensure(actor, Action.organise_events, None)
     elif group is None:
-        check.fail("group", "Choose the working group that organises the event.")
+        check.fail("group", _("Choose the working group that organises the event."))
     if group is not None:
         ensure(actor, Action.organise_events, group.id)
     invited: list[Brand] = []
@@ -182,59 +183,72 @@ def _check_group(
         slugs = sorted({slug.strip() for slug in form.invited if slug.strip()})
         invited = list(session.exec(select(Brand).where(col(Brand.slug).in_(slugs))))
         if not slugs:
-            check.fail("invited", "Invite at least one brand.")
+            check.fail("invited", _("Invite at least one brand."))
         elif len(invited) != len(slugs):
-            check.fail("invited", "Pick the invited brands from the list.")
+            check.fail("invited", _("Pick the invited brands from the list."))
     return group, invited
 
 
 def _check_times(form: EventForm, check: FormCheck) -> tuple[datetime, datetime]:
     zone_name = form.time_zone.strip()
     if not is_zone(zone_name):
-        check.fail("time_zone", "Choose the time zone the event happens in, e.g. Asia/Shanghai.")
+        check.fail("time_zone", _("Choose the time zone the event happens in, e.g. Asia/Shanghai."))
         zone_name = "UTC"
     first, last = _day(form.starts_on), _day(form.ends_on or form.starts_on)
     if first is None:
-        check.fail("starts_on", "Give the day the event starts.")
+        check.fail("starts_on", _("Give the day the event starts."))
     if last is None:
-        check.fail("ends_on", "Give the day the event ends.")
+        check.fail("ends_on", _("Give the day the event ends."))
     if first is None or last is None:
         return utcnow(), utcnow()
     if _on(form.all_day):
         starts_at = from_local(first, time(0), zone_name)
         ends_at = from_local(last + timedelta(days=1), time(0), zone_name)
         if last < first:
-            check.fail("ends_on", "The last day cannot be before the first.")
+            check.fail("ends_on", _("The last day cannot be before the first."))
     else:
         start_clock, end_clock = _clock(form.starts_time), _clock(form.ends_time)
         if start_clock is None:
-            check.fail("starts_time", "Give the time it starts, such as 09:30.")
+            check.fail("starts_time", _("Give the time it starts, such as 09:30."))
         if end_clock is None:
-            check.fail("ends_time", "Give the time it ends, such as 17:00.")
+            check.fail("ends_time", _("Give the time it ends, such as 17:00."))
         if start_clock is None or end_clock is None:
             return utcnow(), utcnow()
         starts_at = from_local(first, start_clock, zone_name)
         ends_at = from_local(last, end_clock, zone_name)
         if ends_at <= starts_at:
-            check.fail("ends_time", "The event must end after it starts.")
+            check.fail("ends_time", _("The event must end after it starts."))
     if ends_at - starts_at > timedelta(days=MAX_DAYS):
-        check.fail("ends_on", f"An event can last at most {MAX_DAYS} days.")
+        check.fail("ends_on", _("An event can last at most %(most)s days.", most=MAX_DAYS))
     return starts_at, ends_at
 
 
 def _check_place(form: EventForm, check: FormCheck) -> None:
     if form.attendance not in {a.value for a in Attendance}:
-        check.fail("attendance", "Choose whether it happens in person or online.")
+        check.fail("attendance", _("Choose whether it happens in person or online."))
         return
     if form.attendance != Attendance.online and not form.venue.strip():
-        check.fail("venue", "Give the venue of an event held in person.")
+        check.fail("venue", _("Give the venue of an event held in person."))
     if form.attendance != Attendance.in_person:
         link = urlsplit(form.online_url.strip())
         if link.scheme not in {"https", "http"} or not link.netloc:
-            check.fail("online_url", "Give the meeting link, starting with https://.")
+            check.fail("online_url", _("Give the meeting link, starting with https://."))
     for name, limit in (("venue", 200), ("address", 500), ("online_url", 500)):
         if len(getattr(form, name)) > limit:
-            check.fail(name, f"Keep it under {limit} characters.")
+            check.fail(name, _("Keep it under %(most)s characters.", most=limit))
+
+
+def _seats(check: FormCheck, name: str, value: str) -> int:
+    """A number of seats from 1 to MAX_SEATS: the capacity, or the seats one brand may take."""
+    try:
+        count = int(value.strip())
+    except ValueError:
+        check.fail(name, _("Give a whole number of seats, such as 30."))
+        return 0
+    if not 1 <= count <= MAX_SEATS:
+        most = i18n.number(MAX_SEATS)
+        check.fail(name, _("Give a number of seats between 1 and %(most)s.", most=most))
+    return count
 
 
 def _moment_or(
@@ -246,7 +260,7 @@ def _moment_or(
         return default
     moment = local_moment(value, zone_name)
     if moment is None:
-        check.fail(name, "Give a date and time, such as 2026-12-01 09:00.")
+        check.fail(name, _("Give a date and time, such as 2026-12-01 09:00."))
         return default
     return moment
 
@@ -258,34 +272,35 @@ def check_form(session: Session, actor: Actor, form: EventForm, new: bool = True
     check = FormCheck()
     group, invited = _check_group(session, actor, form, check)
     if form.kind not in {kind.value for kind in EventKind}:
-        check.fail("kind", "Choose the type of event.")
+        check.fail("kind", _("Choose the type of event."))
     title = " ".join(form.title.split())  # one line: it is also the subject of e-mails
     if len(title) < 3:
-        check.fail("title", "Give the event a title of at least 3 characters.")
+        check.fail("title", _("Give the event a title of at least 3 characters."))
     elif len(title) > 200:
-        check.fail("title", "Keep the title under 200 characters.")
+        check.fail("title", _("Keep the title under 200 characters."))
     if len(form.description) > 20_000:
-        check.fail("description", "Keep the description under 20,000 characters.")
+        check.fail(
+            "description",
+            _("Keep the description under %(most)s characters.", most=i18n.number(20_000)),
+        )
     starts_at, ends_at = _check_times(form, check)
     _check_place(form, check)
-    capacity = parse_count(check, "capacity", form.capacity, 1, MAX_SEATS, "The capacity")
-    per_brand = parse_count(
-        check, "seats_per_brand", form.seats_per_brand, 1, MAX_SEATS, "The seats per brand"
-    )
+    capacity = _seats(check, "capacity", form.capacity)
+    per_brand = _seats(check, "seats_per_brand", form.seats_per_brand)
     if capacity and per_brand > capacity:
-        check.fail("seats_per_brand", "A brand cannot have more seats than the event has.")
+        check.fail("seats_per_brand", _("A brand cannot have more seats than the event has."))
     zone_name = form.time_zone.strip() if is_zone(form.time_zone.strip()) else "UTC"
     now = utcnow().replace(second=0, microsecond=0)
     if new and "starts_on" not in check.errors and starts_at <= now:
-        check.fail("starts_on", "A new event must start in the future.")
+        check.fail("starts_on", _("A new event must start in the future."))
     opens_at = _moment_or(check, "registration_opens", form, zone_name, now)
     closes_at = _moment_or(check, "registration_closes", form, zone_name, starts_at)
     if closes_at <= opens_at:
-        check.fail("registration_closes", "Registration must close after it opens.")
+        check.fail("registration_closes", _("Registration must close after it opens."))
     elif closes_at > ends_at:
-        check.fail("registration_closes", "Registration cannot close after the event ends.")
+        check.fail("registration_closes", _("Registration cannot close after the event ends."))
     if form.materials_tlp not in {tlp.value for tlp in Tlp}:
-        check.fail("materials_tlp", "Choose the TLP marking of the materials.")
+        check.fail("materials_tlp", _("Choose the TLP marking of the materials."))
     check.done()
     return CheckedEvent(
         group=group,
@@ -355,15 +370,25 @@ def update(
     if checked.capacity < event.seats_taken:
         check.fail(
             "capacity",
-            f"{event.seats_taken} people already hold seats: keep the capacity at "
-            "least that, or ask some to cancel first.",
+            ngettext(
+                "%(num)s person already holds a seat: keep the capacity at least that, or "
+                "ask them to cancel first.",
+                "%(num)s people already hold seats: keep the capacity at least that, or "
+                "ask some to cancel first.",
+                event.seats_taken,
+            ),
         )
     most = session.exec(
         select(func.max(BrandSeats.taken)).where(BrandSeats.event_id == event.id)
     ).one()
     if most and checked.seats_per_brand < most:
         check.fail(
-            "seats_per_brand", f"A brand already holds {most} seats: keep the cap at least that."
+            "seats_per_brand",
+            ngettext(
+                "A brand already holds %(num)s seat: keep the cap at least that.",
+                "A brand already holds %(num)s seats: keep the cap at least that.",
+                most,
+            ),
         )
     check.done()
     before = {name: _comparable(getattr(event, name)) for name in CALENDAR_FIELDS}
@@ -401,7 +426,7 @@ def _comparable(value: object) -> object:
 
 def _refuse_if_cancelled(event: Event) -> None:
     if event.status == EventStatus.cancelled:
-        raise Conflict("This event was cancelled; it cannot be changed.")
+        raise Conflict(_("This event was cancelled; it cannot be changed."))
 
 
 def cancel(session: Session, settings: Settings, actor: Actor, event: Event, reason: str) -> Event:
@@ -411,7 +436,7 @@ def cancel(session: Session, settings: Settings, actor: Actor, event: Event, rea
     reason = reason.strip()
     if len(reason) > 500:
         check = FormCheck()
-        check.fail("reason", "Keep the reason under 500 characters.")
+        check.fail("reason", _("Keep the reason under 500 characters."))
         check.done()
     event = lock_event(session, event.id or 0)
     _refuse_if_cancelled(event)
@@ -475,7 +500,7 @@ def form_of(session: Session, event: Event) -> EventForm:
 def get_visible(session: Session, actor: Actor, event_id: int) -> Event:
     event = session.exec(select(Event).where(Event.id == event_id, visible_events(actor))).first()
     if event is None:
-        raise NotFound("There is no such event, or it is not open to your brand.")
+        raise NotFound(_("There is no such event, or it is not open to your brand."))
     return event
 
 
@@ -555,7 +580,7 @@ def line(session: Session, actor: Actor, event_id: int) -> EventLine:
     """One visible event with the actor's registration; a 404 otherwise."""
     lines = _lines(session, actor, _visible_query(actor, Filters()).where(Event.id == event_id))
     if not lines:
-        raise NotFound("There is no such event, or it is not open to your brand.")
+        raise NotFound(_("There is no such event, or it is not open to your brand."))
     return lines[0]
 
 

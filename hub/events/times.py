@@ -10,9 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel import dates as babel_dates
 from fastapi import Request
 
+from hub import i18n
 from hub.clock import as_utc
+from hub.i18n import gettext as _
 from hub.policy import Actor
 
 TZ_COOKIE = "hub_tz"
@@ -83,7 +86,17 @@ class Month:
 
     @property
     def label(self) -> str:
-        return f"{self.first:%B %Y}"
+        """'March 2030', '2030年3月'."""
+        return i18n.skeleton(self.first, "yMMMM")
+
+    @staticmethod
+    def weekdays() -> list[tuple[str, str]]:
+        """The grid's column headers, Monday first: each day's short and full name in
+        the viewer's language ('Mon', 'Monday'; '周一', '星期一')."""
+        locale = i18n.current().locale
+        short = babel_dates.get_day_names("abbreviated", "stand-alone", locale)
+        full = babel_dates.get_day_names("wide", "stand-alone", locale)
+        return [(short[day], full[day]) for day in range(7)]
 
     @property
     def previous(self) -> "Month":
@@ -111,22 +124,46 @@ class Month:
         return from_local(first, time(0), zone_name), from_local(last, time(0), zone_name)
 
 
+def _moment(value: datetime, zone_name: str) -> str:
+    """A moment's day, with its weekday, and time of day in a zone, as the viewer's locale
+    joins them: 'Wed, Mar 20, 2030, 2:00 AM', '2030年3月20日周三 02:00'."""
+    joined = str(i18n.current().locale.datetime_formats["medium"])
+    day = i18n.skeleton(to_local(value, zone_name).date(), "yMMMEd")
+    return joined.format(i18n.clock(value, zone_name), day)
+
+
 def span_text(
     starts_at: datetime, ends_at: datetime, all_day: bool, event_zone: str, viewer: str
 ) -> str:
-    """When an event happens, as the viewer reads it: whole days as the event's own
-    dates; timed events in the viewer's zone, with the event's local time beside them
-    when the zones differ."""
+    """When an event happens, as the viewer reads it, in their language: whole days as the
+    event's own dates; timed events in the viewer's zone, with the event's local time
+    beside them when the zones differ."""
     if all_day:
         first = to_local(starts_at, event_zone).date()
         last = (to_local(ends_at, event_zone) - timedelta(days=1)).date()
         if first == last:
-            return f"{first:%a %d %b %Y}, all day"
-        return f"{first:%a %d %b} – {last:%a %d %b %Y}, whole days"
+            return _("%(day)s, all day", day=i18n.skeleton(first, "yMMMEd"))
+        days = babel_dates.format_interval(first, last, "yMMMEd", locale=i18n.current().locale)
+        return _("%(days)s, whole days", days=days)
     starts, ends = to_local(starts_at, viewer), to_local(ends_at, viewer)
-    end = f"{ends:%H:%M}" if ends.date() == starts.date() else f"{ends:%a %d %b %Y, %H:%M}"
-    text = f"{starts:%a %d %b %Y, %H:%M} – {end} {ends:%Z}"
+    if ends.date() == starts.date():
+        text = _(
+            "%(day)s, %(start)s – %(end)s %(zone)s",
+            day=i18n.skeleton(starts.date(), "yMMMEd"),
+            start=i18n.clock(starts_at, viewer),
+            end=i18n.clock(ends_at, viewer),
+            zone=ends.strftime("%Z"),
+        )
+    else:
+        text = _(
+            "%(start)s – %(end)s %(zone)s",
+            start=_moment(starts_at, viewer),
+            end=_moment(ends_at, viewer),
+            zone=ends.strftime("%Z"),
+        )
     if viewer != event_zone:
-        there = to_local(starts_at, event_zone)
-        text += f" ({there:%a %H:%M} {event_zone})"
+        joined = str(i18n.current().locale.datetime_formats["medium"])
+        weekday = i18n.skeleton(to_local(starts_at, event_zone).date(), "EEE")
+        there = joined.format(i18n.clock(starts_at, event_zone), weekday)
+        text = _("%(when)s (%(there)s %(zone)s)", when=text, there=there, zone=event_zone)
     return text

@@ -9,6 +9,8 @@ from hub.auth.routes import safe_next
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.groups import service
+from hub.i18n import gettext as _
+from hub.members.countries import country_name
 from hub.policy import Action, can
 from hub.web import after_change, render
 
@@ -33,6 +35,7 @@ def group_page(slug: str, request: Request, session: SessionDep, actor: CurrentA
             "coordinators": service.coordinators_of(session, group),
             "pending": service.pending_for_group(session, group) if decides else [],
             "is_member": group.id in actor.group_ids,
+            "country_name": country_name,
         },
     )
 
@@ -47,8 +50,11 @@ def _decide(
     back: str,
 ) -> Response:
     decided = service.decide_join(session, actor, request_id, approve, note)
-    verb = "approved" if approve else "refused"
-    message = f"{decided.brand.name}'s request to join {decided.group.name} was {verb}."
+    names = {"brand": decided.brand.name, "group": decided.group.name}
+    if approve:
+        message = _("%(brand)s's request to join %(group)s was approved.", **names)
+    else:
+        message = _("%(brand)s's request to join %(group)s was refused.", **names)
     return after_change(
         request,
         message,

@@ -8,9 +8,19 @@ from hub import audit
 from hub.clock import utcnow
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.groups.models import Coordinator, GroupMembership, JoinRequest, RequestStatus, WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext, number
 from hub.members.models import Brand, Person
 from hub.members.service import check_slug
 from hub.policy import Action, Actor, ensure
+
+# Why a join request cannot be decided again, by the status it already has.
+ALREADY_DECIDED = {
+    RequestStatus.approved: lazy_gettext("This request was already approved."),
+    RequestStatus.refused: lazy_gettext("This request was already refused."),
+    RequestStatus.withdrawn: lazy_gettext("This request was already withdrawn."),
+    "other": lazy_gettext("This request was already decided."),
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,7 @@ class PendingRequest:
 def get_group(session: Session, slug: str) -> WorkingGroup:
     group = session.exec(select(WorkingGroup).where(WorkingGroup.slug == slug)).first()
     if group is None:
-        raise NotFound("There is no working group at this address.")
+        raise NotFound(_("There is no working group at this address."))
     return group
 
 
@@ -132,13 +142,13 @@ def request_join(
     check = FormCheck()
     group = session.get(WorkingGroup, group_id)
     if group is None:
-        check.fail("group_id", "Choose a working group.")
+        check.fail("group_id", _("Choose a working group."))
     if len(message) > 1000:
-        check.fail("message", "Keep the message under 1,000 characters.")
+        check.fail("message", _("Keep the message under %(limit)s characters.", limit=number(1000)))
     check.done()
     assert group is not None
     if session.get(GroupMembership, (group.id, brand.id)) is not None:
-        raise Conflict(f"{brand.name} is already in {group.name}.")
+        raise Conflict(_("%(brand)s is already in %(group)s.", brand=brand.name, group=group.name))
     already = session.exec(
         select(JoinRequest).where(
             JoinRequest.brand_id == brand.id,
@@ -147,7 +157,13 @@ def request_join(
         )
     ).first()
     if already is not None:
-        raise Conflict(f"{brand.name} has already asked to join {group.name}.")
+        raise Conflict(
+            _(
+                "%(brand)s has already asked to join %(group)s.",
+                brand=brand.name,
+                group=group.name,
+            )
+        )
     join_request = JoinRequest(
         group_id=group.id or 0,
         brand_id=brand.id or 0,
@@ -173,14 +189,14 @@ def decide_join(
     join_request = session.get(JoinRequest, request_id)
     # Someone who cannot decide it is told it does not exist, not that it is forbidden.
     if join_request is None or join_request.group_id not in actor.coordinated_group_ids:
-        raise NotFound("That request to join does not exist.")
+        raise NotFound(_("That request to join does not exist."))
     ensure(actor, Action.decide_group_join, join_request.group_id)
     brand = session.get(Brand, join_request.brand_id)
     group = session.get(WorkingGroup, join_request.group_id)
     requested_by = session.get(Person, join_request.requested_by_id)
     assert brand is not None and group is not None and requested_by is not None
     if join_request.status != RequestStatus.pending:
-        raise Conflict(f"This request was already {join_request.status}.")
+        raise Conflict(str(ALREADY_DECIDED.get(join_request.status, ALREADY_DECIDED["other"])))
     join_request.status = RequestStatus.approved if approve else RequestStatus.refused
     join_request.decided_by_id = actor.audit_id
     join_request.decided_at = utcnow()
@@ -208,17 +224,17 @@ def create_group(
     check = FormCheck()
     name, slug = name.strip(), slug.strip().lower()
     if not name:
-        check.fail("name", "Enter the working group's name.")
+        check.fail("name", _("Enter the working group's name."))
     elif len(name) > 120:
-        check.fail("name", "Keep the name under 120 characters.")
+        check.fail("name", _("Keep the name under 120 characters."))
     elif session.exec(select(WorkingGroup).where(WorkingGroup.name == name)).first():
-        check.fail("name", f"There is already a working group called {name}.")
+        check.fail("name", _("There is already a working group called %(name)s.", name=name))
     check_slug(check, slug)
     if (
         "slug" not in check.errors
         and session.exec(select(WorkingGroup).where(WorkingGroup.slug == slug)).first()
     ):
-        check.fail("slug", f"The address /groups/{slug} is taken. Choose another.")
+        check.fail("slug", _("The address /groups/%(slug)s is taken. Choose another.", slug=slug))
     check.done()
     group = WorkingGroup(name=name, slug=slug, description=description.strip()[:2000])
     session.add(group)
@@ -233,13 +249,20 @@ def appoint_coordinator(session: Session, actor: Actor, group: WorkingGroup, ema
     person = session.exec(select(Person).where(Person.email == email)).first()
     check = FormCheck()
     if person is None:
-        check.fail("email", f"Nobody in the hub has the e-mail address {email or '(empty)'}.")
+        if email:
+            check.fail(
+                "email", _("Nobody in the hub has the e-mail address %(email)s.", email=email)
+            )
+        else:
+            check.fail("email", _("Enter the e-mail address of the person to appoint."))
     elif not person.is_active:
-        check.fail("email", f"{person.name} is deactivated.")
+        check.fail("email", _("%(name)s is deactivated.", name=person.name))
     check.done()
     assert person is not None
     if session.get(Coordinator, (group.id, person.id)) is not None:
-        raise Conflict(f"{person.name} already coordinates {group.name}.")
+        raise Conflict(
+            _("%(name)s already coordinates %(group)s.", name=person.name, group=group.name)
+        )
     session.add(
         Coordinator(
             group_id=group.id or 0, person_id=person.id or 0, appointed_by_id=actor.audit_id
@@ -264,7 +287,7 @@ def remove_coordinator(
     appointment = session.get(Coordinator, (group.id, person_id))
     person = session.get(Person, person_id)
     if appointment is None or person is None:
-        raise NotFound("That person does not coordinate this group.")
+        raise NotFound(_("That person does not coordinate this group."))
     session.delete(appointment)
     audit.record(
         session,

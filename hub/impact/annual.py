@@ -9,6 +9,8 @@ from hub import audit
 from hub.clock import as_utc, utcnow
 from hub.errors import Conflict, InvalidForm, NotFound
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import number
 from hub.impact.models import GroupNarrative, ImpactReport
 from hub.impact.periods import Period
 from hub.intel.markdown import to_safe_html
@@ -58,8 +60,11 @@ def readable(session: Session, actor: Actor, period: Period) -> ReportState:
     state = state_of(session, period)
     if not state.published and not can(actor, Action.read_impact_draft):
         raise NotFound(
-            f"The impact report for {period.label} is not published yet. "
-            "The impact dashboard shows the figures as they stand."
+            _(
+                "The impact report for %(period)s is not published yet. The impact dashboard "
+                "shows the figures as they stand.",
+                period=period.label,
+            )
         )
     return state
 
@@ -83,14 +88,23 @@ def save_narrative(
         # As a form error, so the writer's text comes back with it rather than being lost.
         raise NarrativeChanged(
             {
-                "body": f"The {period.label} report is published; an alliance admin must "
-                "withdraw it before its sections change. Your text is kept below."
+                "body": _(
+                    "The %(period)s report is published; an alliance admin must withdraw it "
+                    "before its sections change. Your text is kept below.",
+                    period=period.label,
+                )
             }
         )
     body = body_md.strip()
     if len(body) > MAX_NARRATIVE:
         raise InvalidForm(
-            {"body": f"Keep it to {MAX_NARRATIVE:,} characters; this has {len(body):,}."}
+            {
+                "body": _(
+                    "Keep it to %(limit)s characters; this has %(length)s.",
+                    limit=number(MAX_NARRATIVE),
+                    length=number(len(body)),
+                )
+            }
         )
     report = state.report
     if report is None:
@@ -101,8 +115,10 @@ def save_narrative(
     if seen_token(narrative) != seen:
         raise NarrativeChanged(
             {
-                "body": "Someone else saved this section while you were writing; their "
-                "text is below yours. Merge them and save again."
+                "body": _(
+                    "Someone else saved this section while you were writing; their text is "
+                    "below yours. Merge them and save again."
+                )
             }
         )
     if narrative is None:
@@ -114,7 +130,7 @@ def save_narrative(
     narrative.updated_by_id = actor.person_id
     narrative.updated_at = utcnow()
     session.add(narrative)
-    audit.by(session, actor, "impact.narrative_saved", f"group:{group.slug}", period=period.label)
+    audit.by(session, actor, "impact.narrative_saved", f"group:{group.slug}", period=period.slug)
     session.commit()
     return narrative
 
@@ -124,7 +140,9 @@ def set_published(session: Session, actor: Actor, period: Period, published: boo
     state = state_of(session, period)
     report = state.report or ImpactReport(year=period.year, quarter=period.quarter)
     if published and period.is_running:
-        raise Conflict(f"{period.label} is not over yet; publish its report once it ends.")
+        raise Conflict(
+            _("%(period)s is not over yet; publish its report once it ends.", period=period.label)
+        )
     report.published_at = utcnow() if published else None
     report.published_by_id = actor.person_id if published else None
     session.add(report)

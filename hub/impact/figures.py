@@ -17,9 +17,10 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, and_, case, func, literal_column
 from sqlmodel import Session, col
 
+from hub.i18n import lazy_gettext
 from hub.impact.periods import Period, at_midnight
 from hub.impact.snapshot import SharedFigures
-from hub.impact.sources import OTHER_GROUPS, SOURCES, Source
+from hub.impact.sources import OTHER_GROUPS, SOURCES, Label, Source
 from hub.policy import Actor
 
 Number = int | Decimal
@@ -29,11 +30,11 @@ Row = tuple[tuple[Any, ...], dict[str, Number]]
 @dataclass(frozen=True)
 class Figure:
     key: str
-    label: str
+    label: Label
     source: str
     measure: str
     unit: str = "count"  # count, money, seconds
-    definition: str = ""
+    definition: Label = ""
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,10 @@ class Share:
     """A ratio of two figures, e.g. the takedowns handled within 24 hours."""
 
     key: str
-    label: str
+    label: Label
     numerator: str
     denominator: str
-    definition: str = ""
+    definition: Label = ""
 
 
 FIGURES: dict[str, Figure] = {
@@ -52,124 +53,148 @@ FIGURES: dict[str, Figure] = {
     for figure in (
         Figure(
             "reports",
-            "Reports shared",
+            lazy_gettext("Reports shared"),
             "reports",
             "reports",
-            definition="Reports posted to a board in the period (hidden ones never count).",
+            definition=lazy_gettext(
+                "Reports posted to a board in the period (hidden ones never count)."
+            ),
         ),
         Figure(
             "confirmations",
-            "Cross-brand confirmations",
+            lazy_gettext("Cross-brand confirmations"),
             "confirmations",
             "confirmations",
-            definition="“Seen it too” given by a brand other than the report's author's.",
+            definition=lazy_gettext(
+                "“Seen it too” given by a brand other than the report's author's."
+            ),
         ),
         Figure(
             "correlations",
-            "Reports matching another brand's",
+            lazy_gettext("Reports matching another brand's"),
             "correlations",
             "correlations",
-            definition="Reports naming a seller, listing or trace another brand reported before.",
+            definition=lazy_gettext(
+                "Reports naming a seller, listing or trace another brand reported before."
+            ),
         ),
         Figure(
             "takedown_requests",
-            "Takedown requests",
+            lazy_gettext("Takedown requests"),
             "takedowns",
             "requests",
-            definition="Notices filed with a marketplace; a relisted listing's notice is another.",
+            definition=lazy_gettext(
+                "Notices filed with a marketplace; a relisted listing's notice is another."
+            ),
         ),
         Figure(
             "takedowns",
-            "Listings taken down",
+            lazy_gettext("Listings taken down"),
             "takedowns",
             "removed",
-            definition="Requests that ended with the listing removed.",
+            definition=lazy_gettext("Requests that ended with the listing removed."),
         ),
         Figure(
             "takedowns_decided",
-            "Requests due",
+            lazy_gettext("Requests due"),
             "takedowns",
             "decided",
-            definition="Requests that ended, or were filed over 24 hours ago: the share's base.",
+            definition=lazy_gettext(
+                "Requests that ended, or were filed over 24 hours ago: the share's base."
+            ),
         ),
         Figure(
             "within_24h",
-            "Taken down within 24 hours",
+            lazy_gettext("Taken down within 24 hours"),
             "takedowns",
             "within_24h",
-            definition="Requests whose listing came down at most 24 hours after the notice.",
+            definition=lazy_gettext(
+                "Requests whose listing came down at most 24 hours after the notice."
+            ),
         ),
         Figure(
             "handling_seconds",
-            "Time to take down",
+            lazy_gettext("Time to take down"),
             "takedowns",
             "handling_seconds",
             unit="seconds",
-            definition="Hours from the notice to the removal, over the listings taken down.",
+            definition=lazy_gettext(
+                "Hours from the notice to the removal, over the listings taken down."
+            ),
         ),
         Figure(
             "test_buys",
-            "Test purchases with a verdict",
+            lazy_gettext("Test purchases with a verdict"),
             "purchases",
             "test_buys",
-            definition="Test purchases whose verdict was given in the period.",
+            definition=lazy_gettext("Test purchases whose verdict was given in the period."),
         ),
         Figure(
             "examined",
-            "Items examined",
+            lazy_gettext("Items examined"),
             "purchases",
             "examined",
-            definition="Test purchases received and judged genuine, counterfeit or grey market.",
+            definition=lazy_gettext(
+                "Test purchases received and judged genuine, counterfeit or grey market."
+            ),
         ),
         Figure(
             "counterfeits",
-            "Counterfeits found",
+            lazy_gettext("Counterfeits found"),
             "purchases",
             "counterfeit",
-            definition="Test purchases judged counterfeit.",
+            definition=lazy_gettext("Test purchases judged counterfeit."),
         ),
         Figure(
             "referrals",
-            "Referrals to law enforcement",
+            lazy_gettext("Referrals to law enforcement"),
             "referrals",
             "referrals",
-            definition="Cases sent to an agency in the period.",
+            definition=lazy_gettext("Cases sent to an agency in the period."),
         ),
         Figure(
             "arrests",
-            "Suspects arrested",
+            lazy_gettext("Suspects arrested"),
             "referrals",
             "arrests",
-            definition="Suspects arrested in the period's referrals, as last recorded.",
+            definition=lazy_gettext(
+                "Suspects arrested in the period's referrals, as last recorded."
+            ),
         ),
         Figure(
             "facilities",
-            "Facilities closed",
+            lazy_gettext("Facilities closed"),
             "referrals",
             "facilities",
-            definition="Factories, warehouses and shops closed in the period's referrals.",
+            definition=lazy_gettext(
+                "Factories, warehouses and shops closed in the period's referrals."
+            ),
         ),
         Figure(
             "goods_seized",
-            "Items seized",
+            lazy_gettext("Items seized"),
             "referrals",
             "goods_seized",
-            definition="Counterfeit items seized in the period's referrals.",
+            definition=lazy_gettext("Counterfeit items seized in the period's referrals."),
         ),
         Figure(
             "goods_value",
-            "Value of goods seized",
+            lazy_gettext("Value of goods seized"),
             "referrals",
             "goods_value",
             unit="money",
-            definition="The value the agencies gave, in each currency: never converted.",
+            definition=lazy_gettext(
+                "The value the agencies gave, in each currency: never converted."
+            ),
         ),
         Figure(
             "brands",
-            "Member brands",
+            lazy_gettext("Member brands"),
             "brands",
             "brands",
-            definition="Brands of the alliance (of the working group) at the end of the period.",
+            definition=lazy_gettext(
+                "Brands of the alliance (of the working group) at the end of the period."
+            ),
         ),
     )
 }
@@ -179,28 +204,28 @@ SHARES: dict[str, Share] = {
     for share in (
         Share(
             "within_24h_share",
-            "Handled within 24 hours",
+            lazy_gettext("Handled within 24 hours"),
             "within_24h",
             "takedowns_decided",
-            definition="Takedowns within 24 hours, out of the requests due.",
+            definition=lazy_gettext("Takedowns within 24 hours, out of the requests due."),
         ),
         Share(
             "counterfeit_rate",
-            "Counterfeit rate",
+            lazy_gettext("Counterfeit rate"),
             "counterfeits",
             "examined",
-            definition="Counterfeits found, out of the items examined.",
+            definition=lazy_gettext("Counterfeits found, out of the items examined."),
         ),
     )
 }
 
-BREAKDOWNS = {
-    "bucket": "Period",
-    "group": "Working group",
-    "country": "Country",
-    "marketplace": "Marketplace",
-    "status": "Status",
-    "currency": "Currency",
+BREAKDOWNS: dict[str, Label] = {
+    "bucket": lazy_gettext("Period"),
+    "group": lazy_gettext("Working group"),
+    "country": lazy_gettext("Country"),
+    "marketplace": lazy_gettext("Marketplace"),
+    "status": lazy_gettext("Status"),
+    "currency": lazy_gettext("Currency"),
 }
 
 

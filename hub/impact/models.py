@@ -5,10 +5,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from babel.support import LazyProxy
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
+from hub.i18n import lazy_gettext
 from hub.testbuys.models import MONEY
 
 
@@ -20,12 +22,12 @@ class ReferralStatus(StrEnum):
     closed_no_action = "closed_no_action"
 
 
-REFERRAL_STATUS_LABELS: dict[str, str] = {
-    ReferralStatus.sent: "Sent",
-    ReferralStatus.accepted: "Accepted by the agency",
-    ReferralStatus.raid_done: "Raid done",
-    ReferralStatus.prosecuted: "Prosecuted",
-    ReferralStatus.closed_no_action: "Closed without action",
+REFERRAL_STATUS_LABELS: dict[str, LazyProxy] = {
+    ReferralStatus.sent: lazy_gettext("Sent"),
+    ReferralStatus.accepted: lazy_gettext("Accepted by the agency"),
+    ReferralStatus.raid_done: lazy_gettext("Raid done"),
+    ReferralStatus.prosecuted: lazy_gettext("Prosecuted"),
+    ReferralStatus.closed_no_action: lazy_gettext("Closed without action"),
 }
 
 

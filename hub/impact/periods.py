@@ -4,9 +4,10 @@ the buckets its charts show (quarters of a year, months of a quarter)."""
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from hub import i18n
 from hub.clock import utcnow
+from hub.i18n import gettext as _
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FIRST_YEAR = 2000
 
 
@@ -63,7 +64,8 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"Q{self.quarter} {self.year}" if self.quarter else str(self.year)
+        """As the viewer's locale writes it: 'Q3 2026' or '2026年第3季度', '2026' or '2026年'."""
+        return i18n.skeleton(self.first_day, "yQQQ" if self.quarter else "y")
 
     @property
     def slug(self) -> str:
@@ -81,14 +83,19 @@ class Period:
         """Quarters of a year, months of a quarter."""
         if not self.quarter:
             return [
-                Bucket(q, f"Q{q}", Period(self.year, q).first_day, Period(self.year, q).end_day)
+                Bucket(
+                    q,
+                    _("Q%(quarter)s", quarter=q),
+                    Period(self.year, q).first_day,
+                    Period(self.year, q).end_day,
+                )
                 for q in (1, 2, 3, 4)
             ]
         first = 3 * self.quarter - 2
         return [
             Bucket(
                 n + 1,
-                MONTHS[month - 1],
+                i18n.skeleton(date(self.year, month, 1), "MMM"),
                 date(self.year, month, 1),
                 date(self.year + 1, 1, 1) if month == 12 else date(self.year, month + 1, 1),
             )

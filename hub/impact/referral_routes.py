@@ -16,29 +16,33 @@ from hub.db import MAX_ROW_ID, SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.events.times import to_local, viewer_zone
+from hub.i18n import gettext as _
 from hub.impact import referrals
 from hub.impact.models import REFERRAL_STATUS_LABELS
-from hub.members.countries import COUNTRIES
+from hub.members.countries import country_name, country_names
 from hub.policy import Action, Actor, can
 from hub.testbuys.models import VERDICT_LABELS
 from hub.web import flash, redirect, render
 
 router = APIRouter()
-# By name as a reader expects it: "Åland Islands" among the A's, not after "Zimbabwe".
-COUNTRY_CHOICES = sorted(
-    COUNTRIES.items(), key=lambda item: unicodedata.normalize("NFKD", item[1]).casefold()
-)
 Text = Annotated[str, Form()]
 TextList = Annotated[list[str] | None, Form()]
 QueryList = Annotated[list[str] | None, Query()]
 
-LABELS = {
-    "statuses": REFERRAL_STATUS_LABELS,
-    "countries": COUNTRIES,
-    "country_choices": COUNTRY_CHOICES,
-    "currencies": referrals.CURRENCIES,
-    "verdicts": VERDICT_LABELS,
-}
+
+def labels() -> dict[str, object]:
+    """The words of the referral pages' choices, in the viewer's language."""
+    names = country_names()
+    return {
+        "statuses": REFERRAL_STATUS_LABELS,
+        "countries": names,
+        # By name as a reader expects it: "Åland Islands" among the A's, not after "Zimbabwe".
+        "country_choices": sorted(
+            names.items(), key=lambda item: unicodedata.normalize("NFKD", item[1]).casefold()
+        ),
+        "currencies": referrals.CURRENCIES,
+        "verdicts": VERDICT_LABELS,
+    }
 
 
 def referral_form(
@@ -110,7 +114,7 @@ def referral_list(
             "filters": filters,
             "groups": referrals.all_groups(session),
             "older_url": "/referrals?" + urlencode({k: v for k, v in query.items() if v}),
-            **LABELS,
+            **labels(),
         },
         block="items" if before else "results",
     )
@@ -125,7 +129,7 @@ def _form_page(
     return render(
         request,
         "impact/referral_form.html",
-        {"draft": draft, "values": asdict(form), "errors": errors, **LABELS},
+        {"draft": draft, "values": asdict(form), "errors": errors, **labels()},
         status_code=422 if errors else 200,
     )
 
@@ -160,7 +164,7 @@ def create_referral(
         session.rollback()
         draft = referrals.prepare(session, actor, reports, purchases)
         return _form_page(request, draft, form, invalid.errors)
-    flash(request, f"The referral to {referral.agency} was saved.")
+    flash(request, _("The referral to %(agency)s was saved.", agency=referral.agency))
     return redirect(request, f"/referrals/{referral.id}")
 
 
@@ -188,14 +192,14 @@ def referral_page(
             "group": seen.group,
             "brand": seen.brand,
             "creator": seen.creator,
-            "country": COUNTRIES.get(referral.country, referral.country),
+            "country": country_name(referral.country),
             "sources": referrals.sources_of(session, referral),
             "history": referrals.history(session, referral),
             "may_record": can(actor, Action.record_outcome, referrals.view_of(referral)),
             "outcome": current | typed,
             "errors": errors or {},
             "conflict": conflict,
-            **LABELS,
+            **labels(),
         },
         status_code=status_code,
     )
@@ -234,5 +238,5 @@ def record_outcome(
         return referral_page(
             request, session, actor, referral_id, None, typed, changed.message, status_code=409
         )
-    flash(request, "The outcome was recorded.")
+    flash(request, _("The outcome was recorded."))
     return redirect(request, f"/referrals/{referral_id}")

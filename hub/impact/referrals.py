@@ -14,11 +14,13 @@ from decimal import Decimal
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.clock import utcnow
 from hub.db import MAX_ROW_ID, lock_row, row_id
 from hub.errors import Conflict, Forbidden, FormCheck, NotFound
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext, ngettext
 from hub.impact.models import (
     REFERRAL_STATUS_LABELS,
     Referral,
@@ -69,17 +71,11 @@ DEFAULT_CURRENCY = "CNY"
 REFERABLE_VERDICTS = frozenset({Verdict.counterfeit, Verdict.grey_market})
 # Outcomes that happened on a day the agency acted.
 RAID_STATUSES = frozenset({ReferralStatus.raid_done, ReferralStatus.prosecuted})
-LIMITS = {
-    "agency": (200, "the agency's name"),
-    "jurisdiction": (120, "the jurisdiction"),
-    "contact": (200, "the contact"),
-    "reference": (120, "the reference number"),
-    "summary": (5000, "the summary"),
-}
+LIMITS = {"agency": 200, "jurisdiction": 120, "contact": 200, "reference": 120, "summary": 5000}
 COUNT_LABELS = {
-    "suspects_arrested": "Suspects arrested",
-    "facilities_closed": "Facilities closed",
-    "goods_seized": "Goods seized",
+    "suspects_arrested": lazy_gettext("Suspects arrested"),
+    "facilities_closed": lazy_gettext("Facilities closed"),
+    "goods_seized": lazy_gettext("Goods seized"),
 }
 
 
@@ -151,14 +147,14 @@ class Draft:
     problems: dict[str, str]
 
 
-def _ids(texts: Sequence[str], what: str) -> list[int]:
+def _ids(texts: Sequence[str], missing: str) -> list[int]:
     """Row ids from a form or query string, in order, each once; one that names no row
-    could not be read either."""
+    could not be read either (`missing` says so)."""
     ids: list[int] = []
     for text in texts:
         number = row_id(text)
         if number is None:
-            raise NotFound(f"There is no such {what}, or it is not shared with you.")
+            raise NotFound(missing)
         if number not in ids:
             ids.append(number)
     return ids
@@ -179,7 +175,7 @@ def load_sources(
         else []
     )
     if len(reports) != len(report_ids):
-        raise NotFound("There is no such report, or it is not shared with you.")
+        raise NotFound(_("There is no such report, or it is not shared with you."))
     purchases = (
         list(
             session.exec(
@@ -192,7 +188,7 @@ def load_sources(
         else []
     )
     if len(purchases) != len(purchase_ids):
-        raise NotFound("There is no such purchase, or it is not your brand's.")
+        raise NotFound(_("There is no such purchase, or it is not your brand's."))
     reports.sort(key=lambda r: report_ids.index(r.id or 0))
     purchases.sort(key=lambda pc: purchase_ids.index(pc[0].id or 0))
     return Sources(reports, purchases)
@@ -203,11 +199,15 @@ def prepare(
 ) -> Draft:
     """The sources of a new referral, checked: unreadable ones are a 404; a group the actor
     may not refer cases of is a 403; anything else wrong is a message for the form."""
-    report_ids = _ids(report_texts, "report")
-    purchase_ids = _ids(purchase_texts, "purchase")
+    report_ids = _ids(report_texts, _("There is no such report, or it is not shared with you."))
+    purchase_ids = _ids(
+        purchase_texts, _("There is no such purchase, or it is not shared with you.")
+    )
     if len(report_ids) + len(purchase_ids) > MAX_SOURCES:
         # Refused before any query, so a long list costs nothing (and shows nothing).
-        message = f"A referral draws on at most {MAX_SOURCES} reports and purchases."
+        message = _(
+            "A referral draws on at most %(limit)s reports and purchases.", limit=MAX_SOURCES
+        )
         return Draft(Sources([], []), None, {"sources": message})
     sources = load_sources(session, actor, report_ids, purchase_ids)
     group_ids = sources.group_ids
@@ -224,28 +224,35 @@ def prepare(
     )
     if group_ids and not any(can(actor, Action.refer_case, g) for g in group_ids):
         raise Forbidden(
-            "Cases go to law enforcement from the group's coordinators and the brand admins "
-            "of its member brands."
+            _(
+                "Cases go to law enforcement from the group's coordinators and the brand "
+                "admins of its member brands."
+            )
         )
     problems: dict[str, str] = {}
     if not sources.count:
-        problems["sources"] = (
+        problems["sources"] = _(
             "Start from at least one intelligence report or test purchase: use “Refer to law "
             "enforcement” on its page."
         )
     elif len(groups) > 1:
         names = ", ".join(g.name for g in groups)
-        problems["sources"] = (
+        problems["sources"] = _(
             "All reports and purchases of a referral must come from one working group; "
-            f"these come from {names}."
+            "these come from %(groups)s.",
+            groups=names,
         )
     else:
         unjudged = [p.id for p, _ in sources.purchases if p.verdict not in REFERABLE_VERDICTS]
         if unjudged:
             listed = ", ".join(str(i) for i in unjudged)
-            problems["sources"] = (
-                f"Purchase {listed} has no counterfeit or grey-market verdict: only such "
-                "purchases go to law enforcement."
+            problems["sources"] = ngettext(
+                "Purchase %(ids)s has no counterfeit or grey-market verdict: only such "
+                "purchases go to law enforcement.",
+                "Purchases %(ids)s have no counterfeit or grey-market verdict: only such "
+                "purchases go to law enforcement.",
+                len(unjudged),
+                ids=listed,
             )
     group = groups[0] if len(groups) == 1 else None
     return Draft(sources, group, problems)
@@ -258,30 +265,43 @@ def _parse_day(check: FormCheck, name: str, text: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        check.fail(name, "Give a date as YYYY-MM-DD.")
+        check.fail(name, _("Give a date as YYYY-MM-DD."))
         return None
+
+
+def _too_long(name: str, limit: int) -> str:
+    """The message of a referral field over its limit, in the viewer's language."""
+    shown = i18n.number(limit)
+    messages = {
+        "agency": _("Keep the agency's name to %(limit)s characters at most.", limit=shown),
+        "jurisdiction": _("Keep the jurisdiction to %(limit)s characters at most.", limit=shown),
+        "contact": _("Keep the contact to %(limit)s characters at most.", limit=shown),
+        "reference": _("Keep the reference number to %(limit)s characters at most.", limit=shown),
+        "summary": _("Keep the summary to %(limit)s characters at most.", limit=shown),
+    }
+    return messages[name]
 
 
 def _check_fields(check: FormCheck, form: ReferralForm, today: date) -> dict[str, object]:
     values = {name: getattr(form, name).strip() for name in LIMITS}
     if not values["agency"]:
-        check.fail("agency", "Name the agency the case goes to, e.g. the city's police.")
-    for name, (limit, label) in LIMITS.items():
+        check.fail("agency", _("Name the agency the case goes to, e.g. the city's police."))
+    for name, limit in LIMITS.items():
         if len(values[name]) > limit:
-            check.fail(name, f"Keep {label} to {limit:,} characters at most.")
+            check.fail(name, _too_long(name, limit))
     country = form.country.strip().upper()
     if not country:
-        check.fail("country", "Choose the agency's country.")
+        check.fail("country", _("Choose the agency's country."))
     elif country not in COUNTRIES:
-        check.fail("country", "Choose a country from the list.")
+        check.fail("country", _("Choose a country from the list."))
     sent_on = _parse_day(check, "sent_on", form.sent_on)
     if sent_on is None:
         if not form.sent_on.strip():
-            check.fail("sent_on", "Give the date the referral was sent.")
+            check.fail("sent_on", _("Give the date the referral was sent."))
     elif sent_on > today:
-        check.fail("sent_on", "The date sent cannot be in the future.")
+        check.fail("sent_on", _("The date sent cannot be in the future."))
     elif sent_on.year < EARLIEST_YEAR:
-        check.fail("sent_on", f"Give a date from {EARLIEST_YEAR} on.")
+        check.fail("sent_on", _("Give a date from %(year)s on.", year=EARLIEST_YEAR))
     return {**values, "country": country, "sent_on": sent_on}
 
 
@@ -338,10 +358,17 @@ def _whole_number(check: FormCheck, name: str, text: str) -> int:
     if not text:
         return 0
     if not (text.isascii() and text.isdigit()):
-        check.fail(name, f"{label}: give a whole number, such as 12.")
+        check.fail(name, _("%(field)s: give a whole number, such as 12.", field=label))
         return 0
     if len(text) > len(str(MAX_COUNT)) or int(text) > MAX_COUNT:
-        check.fail(name, f"{label}: give a number from 0 to {MAX_COUNT:,}.")
+        check.fail(
+            name,
+            _(
+                "%(field)s: give a number from 0 to %(limit)s.",
+                field=label,
+                limit=i18n.number(MAX_COUNT),
+            ),
+        )
         return 0
     return int(text)
 
@@ -351,28 +378,33 @@ def _check_outcome(
 ) -> dict[str, object]:
     status = form.status.strip()
     if status not in REFERRAL_STATUS_LABELS:
-        check.fail("status", "Choose one of the outcomes offered.")
+        check.fail("status", _("Choose one of the outcomes offered."))
     raid_on = _parse_day(check, "raid_on", form.raid_on)
     if raid_on is None:
         if status in RAID_STATUSES and not form.raid_on.strip():
-            check.fail("raid_on", "Give the date of the raid.")
+            check.fail("raid_on", _("Give the date of the raid."))
     elif raid_on < sent_on:
         check.fail(
             "raid_on",
-            f"The raid cannot be before the referral was sent ({sent_on.isoformat()}).",
+            _(
+                "The raid cannot be before the referral was sent (%(day)s).",
+                day=i18n.day(sent_on),
+            ),
         )
     elif raid_on > today:
-        check.fail("raid_on", "The raid date cannot be in the future.")
+        check.fail("raid_on", _("The raid date cannot be in the future."))
     counts = {name: _whole_number(check, name, getattr(form, name)) for name in COUNT_LABELS}
-    value = parse_money(check, "goods_value", form.goods_value, "The value of the goods")
+    value = parse_money(check, "goods_value", form.goods_value, _("The value of the goods"))
     if value == 0:
         value = Decimal("0.00")  # never a "-0.00"
     currency = form.goods_currency.strip().upper() or DEFAULT_CURRENCY
     if currency not in CURRENCIES:
-        check.fail("goods_currency", "Choose one of the currencies offered.")
+        check.fail("goods_currency", _("Choose one of the currencies offered."))
     note = form.note.strip()
     if len(note) > 2000:
-        check.fail("note", "Keep the note to 2,000 characters at most.")
+        check.fail(
+            "note", _("Keep the note to %(limit)s characters at most.", limit=i18n.number(2000))
+        )
     return {
         "status": status,
         "raid_on": raid_on,
@@ -389,29 +421,48 @@ class OutcomeChanged(Conflict):
 
     def __init__(self, latest: ReferralUpdate | None, by: Person | None) -> None:
         if latest is None or by is None:
-            message = "Someone else changed this referral meanwhile."
-        else:
-            message = (
-                f"While you were entering this, {by.name} recorded an outcome "
-                f"({latest.at.strftime('%d %b %Y, %H:%M UTC')}): {describe(latest)}."
+            message = _(
+                "Someone else changed this referral meanwhile. Your entry was not saved: it "
+                "is below, check it and save it again."
             )
-        super().__init__(
-            message + " Your entry was not saved: it is below, check it and save it again."
-        )
+        else:
+            message = _(
+                "While you were entering this, %(name)s recorded an outcome (%(when)s): "
+                "%(outcome)s. Your entry was not saved: it is below, check it and save it "
+                "again.",
+                name=by.name,
+                when=i18n.when(latest.at),
+                outcome=describe(latest),
+            )
+        super().__init__(message)
         self.latest = latest
 
 
 def describe(update: ReferralUpdate) -> str:
     """An outcome in words, as the conflict message gives it."""
-    parts = [REFERRAL_STATUS_LABELS.get(update.status, update.status)]
+    facts = {
+        "status": REFERRAL_STATUS_LABELS.get(update.status, update.status),
+        "arrested": i18n.number(update.suspects_arrested),
+        "closed": i18n.number(update.facilities_closed),
+        "seized": i18n.number(update.goods_seized),
+        "value": i18n.money(update.goods_value, update.goods_currency),
+    }
     if update.raid_on:
-        parts.append(f"raid on {update.raid_on.isoformat()}")
-    parts.append(f"{update.suspects_arrested:,} arrested")
-    parts.append(f"{update.facilities_closed:,} facilities closed")
-    parts.append(f"{update.goods_seized:,} items seized")
-    parts.append(f"worth {update.goods_value:,.2f} {update.goods_currency}")
-    text = ", ".join(parts)
-    return f"{text}; note: “{update.note}”" if update.note else text
+        text = _(
+            "%(status)s, raid on %(day)s, %(arrested)s arrested, %(closed)s facilities closed, "
+            "%(seized)s items seized, worth %(value)s",
+            day=i18n.day(update.raid_on),
+            **facts,
+        )
+    else:
+        text = _(
+            "%(status)s, %(arrested)s arrested, %(closed)s facilities closed, %(seized)s items "
+            "seized, worth %(value)s",
+            **facts,
+        )
+    return (
+        _("%(outcome)s; note: “%(note)s”", outcome=text, note=update.note) if update.note else text
+    )
 
 
 def record_outcome(
@@ -425,11 +476,11 @@ def record_outcome(
     values = _check_outcome(check, form, referral.sent_on, today)
     version = row_id(form.version)
     if version is None:
-        check.fail("version", "The form was incomplete: reload the page and enter it again.")
+        check.fail("version", _("The form was incomplete: reload the page and enter it again."))
     check.done()
     locked = lock_row(session, Referral, referral.id or 0, "version")
     if locked is None:
-        raise NotFound("There is no such referral, or it is not shared with you.")
+        raise NotFound(_("There is no such referral, or it is not shared with you."))
     if locked.version != version:
         raise OutcomeChanged(*_latest_update(session, locked))
     update = ReferralUpdate(referral_id=locked.id or 0, by_id=actor.person_id, **values)  # type: ignore[arg-type]
@@ -475,7 +526,7 @@ def get_visible(session: Session, actor: Actor, referral_id: int) -> Referral:
         else None
     )
     if referral is None:
-        raise NotFound("There is no such referral, or it is not shared with you.")
+        raise NotFound(_("There is no such referral, or it is not shared with you."))
     return referral
 
 
@@ -503,7 +554,7 @@ def context(session: Session, actor: Actor, referral_id: int) -> ReferralContext
         else None
     )
     if row is None:
-        raise NotFound("There is no such referral, or it is not shared with you.")
+        raise NotFound(_("There is no such referral, or it is not shared with you."))
     return ReferralContext(*row)
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm, NotFound
+from hub.i18n import gettext as _
 from hub.impact import annual, figures
 from hub.impact.periods import Period
 from hub.impact.routes import Param, all_groups, period_of
@@ -91,7 +92,7 @@ def save_narrative(
     period = period_of(year, quarter) if year else Period.current()
     chosen = next((g for g in all_groups(session).values() if g.slug == group), None)
     if chosen is None:
-        raise NotFound("That working group does not exist.")
+        raise NotFound(_("That working group does not exist."))
     try:
         annual.save_narrative(session, actor, period, chosen, body, seen)
     except InvalidForm as invalid:
@@ -99,7 +100,14 @@ def save_narrative(
         gid = chosen.id or 0
         errors, typed = {gid: invalid.errors["body"]}, {gid: body}
         return _page(request, session, actor, period, errors, typed, invalid.status_code)
-    flash(request, f"The {chosen.name} section of the {period.label} report is saved.")
+    flash(
+        request,
+        _(
+            "The %(group)s section of the %(period)s report is saved.",
+            group=chosen.name,
+            period=period.label,
+        ),
+    )
     return redirect(request, report_url(period) + f"#group-{chosen.slug}")
 
 
@@ -117,8 +125,11 @@ def publish(
     annual.set_published(session, actor, period, published)
     flash(
         request,
-        f"The {period.label} report is published to every member."
+        _("The %(period)s report is published to every member.", period=period.label)
         if published
-        else f"The {period.label} report is withdrawn; its sections can change again.",
+        else _(
+            "The %(period)s report is withdrawn; its sections can change again.",
+            period=period.label,
+        ),
     )
     return redirect(request, report_url(period))

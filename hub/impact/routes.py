@@ -9,11 +9,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.db import SessionDep
 from hub.deps import CurrentActor
 from hub.errors import Invalid, NotFound
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext
 from hub.impact import figures
 from hub.impact.models import REFERRAL_STATUS_LABELS
 from hub.impact.periods import FIRST_YEAR, Period
@@ -30,9 +32,9 @@ router = APIRouter()
 Param = Annotated[str, Query()]
 
 OUTCOME_LABELS = {
-    TakedownOutcome.pending: "With the marketplace",
-    TakedownOutcome.taken_down: "Taken down",
-    TakedownOutcome.not_taken_down: "Not taken down",
+    TakedownOutcome.pending: lazy_gettext("With the marketplace"),
+    TakedownOutcome.taken_down: lazy_gettext("Taken down"),
+    TakedownOutcome.not_taken_down: lazy_gettext("Not taken down"),
 }
 
 
@@ -49,8 +51,12 @@ def period_of(year: str, quarter: str) -> Period:
     period = Period.parse(year, quarter)
     if period is None:
         raise Invalid(
-            f"Choose a year from {FIRST_YEAR} to {Period.current().year}, and a "
-            "quarter from 1 to 4 (or none, for the whole year)."
+            _(
+                "Choose a year from %(first)s to %(last)s, and a quarter from 1 to 4 (or "
+                "none, for the whole year).",
+                first=FIRST_YEAR,
+                last=Period.current().year,
+            )
         )
     return period
 
@@ -150,7 +156,7 @@ def impact_csv(
         actor,
         "export.impact_csv",
         f"group:{group.slug}" if group else "",
-        period=period.label,
+        period=period.slug,
         chart=chart,
     )
     return Response(
@@ -173,7 +179,7 @@ def impact_rows(
 ) -> Response:
     """The rows behind one number that the viewer may open, and how many more it counts."""
     if figure not in figures.FIGURES:
-        raise Invalid("That figure does not exist; follow a number on the impact dashboard.")
+        raise Invalid(_("That figure does not exist; follow a number on the impact dashboard."))
     period = period_of(year, quarter)
     groups = all_groups(session)
     group = scope_of(actor, groups, scope)
@@ -191,7 +197,7 @@ def impact_rows(
             "trace": found,
             "bucket": period.bucket(chosen_bucket) if chosen_bucket is not None else None,
             "only": {
-                figures.BREAKDOWNS[dim]: breakdown_label(dim, value, groups)
+                str(figures.BREAKDOWNS[dim]): breakdown_label(dim, value, groups)
                 for dim, value in only.items()
             },
             "groups": groups,
@@ -207,7 +213,11 @@ def _bucket(period: Period, bucket: str) -> int | None:
     if bucket.isascii() and bucket.isdigit() and period.bucket(int(bucket)) is not None:
         return int(bucket)
     raise Invalid(
-        f"{period.label} has no part number {bucket[:20]}; follow a number on the dashboard."
+        _(
+            "%(period)s has no part number %(part)s; follow a number on the dashboard.",
+            period=period.label,
+            part=bucket[:20],
+        )
     )
 
 
@@ -220,10 +230,16 @@ def _breakdown(request: Request, figure: str, groups: dict[int, WorkingGroup]) -
             continue
         value = request.query_params[dim]
         if dim not in source.dims:
-            raise Invalid(f"{figures.FIGURES[figure].label} has no breakdown by {dim}.")
+            raise Invalid(
+                _(
+                    "%(figure)s has no breakdown by %(breakdown)s.",
+                    figure=figures.FIGURES[figure].label,
+                    breakdown=figures.BREAKDOWNS[dim],
+                )
+            )
         if dim == "group":
             if not (value.isascii() and value.isdigit() and int(value) in groups):
-                raise Invalid("That working group does not exist.")
+                raise Invalid(_("That working group does not exist."))
             only[dim] = int(value)
         else:
             only[dim] = value[:200]
@@ -241,9 +257,9 @@ def cell_text(kind: str, value: Any, groups: dict[int, WorkingGroup]) -> str:
     if kind == "tlp":
         return str(TLP_LABELS.get(value, value))
     if kind == "time":
-        return f"{value:%d %b %Y, %H:%M} UTC"
+        return i18n.when(value)
     if kind == "day":
-        return f"{value:%d %b %Y}"
+        return i18n.day(value)
     if kind == "outcome":
         return str(OUTCOME_LABELS.get(value, value))
     if kind == "verdict":
@@ -253,10 +269,9 @@ def cell_text(kind: str, value: Any, groups: dict[int, WorkingGroup]) -> str:
     if kind == "status":
         return str(STATUS_LABELS.get(value, value))
     if kind == "duration":
-        hours = value / 3600
-        return f"{hours:.1f} h"
+        return _("%(hours)s h", hours=i18n.number(value / 3600, 1))
     if kind == "money":
-        return f"{value:,.2f}"
+        return i18n.number(value, 2)
     if kind == "number":
-        return f"{value:,}"
+        return i18n.number(value)
     return str(value)

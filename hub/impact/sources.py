@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from babel.support import LazyProxy
 from sqlalchemy import ColumnElement, and_, case, literal, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from hub.clock import utcnow
 from hub.groups.models import GroupMembership
+from hub.i18n import lazy_gettext
 from hub.impact.models import Referral
 from hub.intel.models import (
     IntelReport,
@@ -42,6 +44,8 @@ from hub.policy import (
 )
 from hub.testbuys.models import Campaign, CampaignStatus, Purchase, Verdict
 
+# A label defined at import: translated each time it is shown (str() it where a str is due).
+Label = str | LazyProxy
 DAY_SECONDS = 24 * 3600
 EXAMINED = (Verdict.genuine, Verdict.counterfeit, Verdict.grey_market)
 
@@ -57,7 +61,7 @@ class Measure:
 
 @dataclass(frozen=True)
 class Column:
-    heading: str
+    heading: Label
     expr: Any
     kind: str = "text"  # text, time, day, money, number, group, country, tlp
 
@@ -65,7 +69,7 @@ class Column:
 @dataclass(frozen=True)
 class Source:
     name: str
-    noun: str  # what one row is, for "12 reports you may open"
+    noun: Label  # what one row is, for "12 reports you may open"
     entity: Any
     at: Any  # the time that puts a row in a period
     joins: tuple[tuple[Any, Any], ...]
@@ -112,17 +116,17 @@ OTHER_GROUPS = "\x00other-groups"  # a marketplace shown only as "other working 
 
 def _report_columns() -> tuple[Column, ...]:
     return (
-        Column("Working group", IntelReport.group_id, "group"),
-        Column("Brand", _AUTHOR_BRAND.name),
-        Column("Marketplace", IntelReport.marketplace),
-        Column("Marking", IntelReport.tlp, "tlp"),
-        Column("Posted", IntelReport.created_at, "time"),
+        Column(lazy_gettext("Working group"), IntelReport.group_id, "group"),
+        Column(lazy_gettext("Brand"), _AUTHOR_BRAND.name),
+        Column(lazy_gettext("Marketplace"), IntelReport.marketplace),
+        Column(lazy_gettext("Marking"), IntelReport.tlp, "tlp"),
+        Column(lazy_gettext("Posted"), IntelReport.created_at, "time"),
     )
 
 
 REPORTS = Source(
     name="reports",
-    noun="reports",
+    noun=lazy_gettext("reports"),
     entity=IntelReport,
     at=IntelReport.created_at,
     joins=((_AUTHOR_BRAND, col(_AUTHOR_BRAND.id) == IntelReport.brand_id),),
@@ -150,7 +154,7 @@ def _insiders_reading(actor: Actor) -> ColumnElement[bool]:
 
 CORRELATIONS = Source(
     name="correlations",
-    noun="reports matching another brand's",
+    noun=lazy_gettext("reports matching another brand's"),
     entity=IntelReport,
     at=IntelReport.created_at,
     joins=((_AUTHOR_BRAND, col(_AUTHOR_BRAND.id) == IntelReport.brand_id),),
@@ -169,7 +173,7 @@ CORRELATIONS = Source(
 
 CONFIRMATIONS = Source(
     name="confirmations",
-    noun="confirmations",
+    noun=lazy_gettext("confirmations"),
     entity=Sighting,
     at=Sighting.created_at,
     joins=(
@@ -186,9 +190,9 @@ CONFIRMATIONS = Source(
     link="/intel/{}",
     key=IntelReport.id,
     columns=(
-        Column("Working group", IntelReport.group_id, "group"),
-        Column("Confirmed by", _CONFIRMING_BRAND.name),
-        Column("Confirmed", Sighting.created_at, "time"),
+        Column(lazy_gettext("Working group"), IntelReport.group_id, "group"),
+        Column(lazy_gettext("Confirmed by"), _CONFIRMING_BRAND.name),
+        Column(lazy_gettext("Confirmed on"), Sighting.created_at, "time"),
     ),
     where=lambda: (
         col(Sighting.kind) == SightingKind.seen,
@@ -216,7 +220,7 @@ def _within_a_day() -> ColumnElement[bool]:
 
 TAKEDOWNS = Source(
     name="takedowns",
-    noun="takedown requests",
+    noun=lazy_gettext("takedown requests"),
     entity=Takedown,
     at=Takedown.filed_at,
     joins=(
@@ -243,11 +247,11 @@ TAKEDOWNS = Source(
     link="/intel/{}",
     key=IntelReport.id,
     columns=(
-        Column("Working group", IntelReport.group_id, "group"),
-        Column("Marketplace", IntelReport.marketplace),
-        Column("Notice filed", Takedown.filed_at, "time"),
-        Column("Outcome", Takedown.outcome, "outcome"),
-        Column("Handled in", Takedown.handling_seconds, "duration"),
+        Column(lazy_gettext("Working group"), IntelReport.group_id, "group"),
+        Column(lazy_gettext("Marketplace"), IntelReport.marketplace),
+        Column(lazy_gettext("Notice filed on"), Takedown.filed_at, "time"),
+        Column(lazy_gettext("Outcome"), Takedown.outcome, "outcome"),
+        Column(lazy_gettext("Handled in"), Takedown.handling_seconds, "duration"),
     ),
 )
 
@@ -270,7 +274,7 @@ _BUYING_BRAND = aliased(Brand, name="buying_brand")
 
 PURCHASES = Source(
     name="purchases",
-    noun="test purchases",
+    noun=lazy_gettext("test purchases"),
     entity=Purchase,
     at=Purchase.verdict_at,
     joins=(
@@ -290,12 +294,12 @@ PURCHASES = Source(
     link="/testbuys/purchases/{}",
     key=Purchase.id,
     columns=(
-        Column("Working group", Campaign.group_id, "group"),
-        Column("Campaign", Campaign.title),
-        Column("For", _BUYING_BRAND.name),
-        Column("Marketplace", Purchase.marketplace),
-        Column("Verdict", Purchase.verdict, "verdict"),
-        Column("Verdict given", Purchase.verdict_at, "time"),
+        Column(lazy_gettext("Working group"), Campaign.group_id, "group"),
+        Column(lazy_gettext("Campaign"), Campaign.title),
+        Column(lazy_gettext("Bought for"), _BUYING_BRAND.name),
+        Column(lazy_gettext("Marketplace"), Purchase.marketplace),
+        Column(lazy_gettext("Verdict"), Purchase.verdict, "verdict"),
+        Column(lazy_gettext("Verdict given on"), Purchase.verdict_at, "time"),
     ),
     where=lambda: (col(Purchase.verdict) != "", col(Purchase.verdict_at).is_not(None)),
 )
@@ -303,7 +307,7 @@ PURCHASES = Source(
 
 REFERRALS = Source(
     name="referrals",
-    noun="referrals",
+    noun=lazy_gettext("referrals"),
     entity=Referral,
     at=Referral.sent_on,
     joins=(),
@@ -328,16 +332,16 @@ REFERRALS = Source(
     link="/referrals/{}",
     key=Referral.id,
     columns=(
-        Column("Working group", Referral.group_id, "group"),
-        Column("Country", Referral.country, "country"),
-        Column("Jurisdiction", Referral.jurisdiction),
-        Column("Sent", Referral.sent_on, "day"),
-        Column("Status", Referral.status, "referral_status"),
-        Column("Arrested", Referral.suspects_arrested, "number"),
-        Column("Facilities closed", Referral.facilities_closed, "number"),
-        Column("Items seized", Referral.goods_seized, "number"),
-        Column("Value", Referral.goods_value, "money"),
-        Column("Currency", Referral.goods_currency),
+        Column(lazy_gettext("Working group"), Referral.group_id, "group"),
+        Column(lazy_gettext("Country"), Referral.country, "country"),
+        Column(lazy_gettext("Jurisdiction"), Referral.jurisdiction),
+        Column(lazy_gettext("Date sent"), Referral.sent_on, "day"),
+        Column(lazy_gettext("Status"), Referral.status, "referral_status"),
+        Column(lazy_gettext("Arrested"), Referral.suspects_arrested, "number"),
+        Column(lazy_gettext("Facilities closed"), Referral.facilities_closed, "number"),
+        Column(lazy_gettext("Items seized"), Referral.goods_seized, "number"),
+        Column(lazy_gettext("Value"), Referral.goods_value, "money"),
+        Column(lazy_gettext("Currency"), Referral.goods_currency),
     ),
     uses_days=True,
 )
@@ -349,7 +353,7 @@ def _anyone(_actor: Actor) -> ColumnElement[bool]:
 
 BRANDS = Source(
     name="brands",
-    noun="member brands",
+    noun=lazy_gettext("member brands"),
     entity=Brand,
     at=Brand.created_at,
     joins=(),
@@ -362,8 +366,8 @@ BRANDS = Source(
     link="/brands/{}",
     key=Brand.slug,
     columns=(
-        Column("Country", Brand.country, "country"),
-        Column("Joined", Brand.created_at, "time"),
+        Column(lazy_gettext("Country"), Brand.country, "country"),
+        Column(lazy_gettext("Joined on"), Brand.created_at, "time"),
     ),
     where=lambda: (col(Brand.kind) == OrgKind.brand,),
     cumulative=True,
@@ -372,7 +376,7 @@ BRANDS = Source(
 # A working group's member brands, as of when each joined the group.
 GROUP_BRANDS = Source(
     name="group_brands",
-    noun="member brands",
+    noun=lazy_gettext("member brands"),
     entity=GroupMembership,
     at=GroupMembership.joined_at,
     joins=((Brand, col(Brand.id) == GroupMembership.brand_id),),
@@ -385,8 +389,8 @@ GROUP_BRANDS = Source(
     link="/brands/{}",
     key=Brand.slug,
     columns=(
-        Column("Country", Brand.country, "country"),
-        Column("Joined the group", GroupMembership.joined_at, "time"),
+        Column(lazy_gettext("Country"), Brand.country, "country"),
+        Column(lazy_gettext("Joined the group on"), GroupMembership.joined_at, "time"),
     ),
     where=lambda: (col(Brand.kind) == OrgKind.brand,),
     cumulative=True,

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from hub import i18n
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import pgettext
 from hub.impact.figures import FIGURES, SHARES, Impact, Number, trace_url
 from hub.impact.models import REFERRAL_STATUS_LABELS
 from hub.impact.sources import OTHER_GROUPS
@@ -59,19 +62,22 @@ class Chart:
 
 
 def count_text(value: Number | float) -> str:
-    return f"{value:,.0f}"
+    return i18n.number(value, 0)
 
 
 def percent_text(part: Number, whole: Number) -> str:
-    return f"{100 * float(part) / float(whole):.1f}%" if whole else "—"
+    return i18n.percent(float(part) / float(whole), 1) if whole else "—"
 
 
 def money_text(value: Number, currency: str) -> str:
-    return f"{currency} {value:,.0f}"
+    return i18n.money(value, currency)
 
 
 def hours_text(seconds: Number, count: Number) -> str:
-    return f"{float(seconds) / float(count) / 3600:.1f} h" if count else "—"
+    """An average time in hours: '4.5 h', '4.5 小时'."""
+    if not count:
+        return "—"
+    return _("%(hours)s h", hours=i18n.number(float(seconds) / float(count) / 3600, 1))
 
 
 def breakdown_label(dim: str, value: Any, groups: dict[int, WorkingGroup]) -> str:
@@ -80,12 +86,12 @@ def breakdown_label(dim: str, value: Any, groups: dict[int, WorkingGroup]) -> st
         group = groups.get(value or 0)
         return group.name if group else "—"
     if dim == "country":
-        return country_name(value) if value else "(not given)"
+        return country_name(value) if value else _("(not given)")
     if dim == "status":
         return str(REFERRAL_STATUS_LABELS.get(value, value))
     if value == OTHER_GROUPS:
-        return "(in working groups you are not in)"
-    return str(value or "(not given)")
+        return _("(in working groups you are not in)")
+    return str(value or _("(not given)"))
 
 
 @dataclass
@@ -122,26 +128,30 @@ class Dashboard:
 
         def tile(key: str, note: str = "") -> Tile:
             figure = FIGURES[key]
-            return Tile(key, figure.label, self.cell(key, **only), note, figure.definition)
+            return Tile(
+                key, str(figure.label), self.cell(key, **only), note, str(figure.definition)
+            )
 
         def share(key: str) -> Tile:
             share = SHARES[key]
             whole = impact.total(share.denominator, **only)
             part = impact.total(share.numerator, **only)
-            note = f"{count_text(part)} of {count_text(whole)}"
-            return Tile(key, share.label, self.share_cell(key, **only), note, share.definition)
+            note = _("%(part)s of %(whole)s", part=count_text(part), whole=count_text(whole))
+            return Tile(
+                key, str(share.label), self.share_cell(key, **only), note, str(share.definition)
+            )
 
         values = impact.by("goods_value", "currency", **only)
         value_tiles = [
             Tile(
                 f"goods_value_{currency}",
-                f"{FIGURES['goods_value'].label} ({currency})",
+                _("Value of goods seized (%(currency)s)", currency=currency),
                 Cell(
                     money_text(amount, currency),
                     self.link("goods_value", **only, currency=currency),
                     amount,
                 ),
-                definition=FIGURES["goods_value"].definition,
+                definition=str(FIGURES["goods_value"].definition),
             )
             for currency, amount in sorted(values.items())
             if amount
@@ -163,24 +173,31 @@ class Dashboard:
         ]
         if "group" not in only:
             joined = impact.joined()
-            tiles.append(tile("brands", f"{count_text(joined)} joined in {impact.period.label}"))
+            note = _(
+                "%(joined)s joined in %(period)s",
+                joined=count_text(joined),
+                period=impact.period.label,
+            )
+            tiles.append(tile("brands", note))
         return tiles
 
     def charts(self) -> list[Chart]:
         charts = [self.activity(), self.member_brands()]
         charts += [
-            self.takedowns_by("marketplace", "Takedowns within 24 hours, by marketplace"),
+            self.takedowns_by("marketplace", _("Takedowns within 24 hours, by marketplace")),
         ]
         if not self.scope:
             charts += [
-                self.takedowns_by("group", "Takedowns within 24 hours, by working group"),
+                self.takedowns_by("group", _("Takedowns within 24 hours, by working group")),
                 self.counterfeit_rate_by_group(),
-                self.count_by("reports", "group", "Reports shared, by working group"),
+                self.count_by("reports", "group", _("Reports shared, by working group")),
             ]
         charts += [
-            self.count_by("reports", "country", "Reports shared, by the reporting brand's country"),
             self.count_by(
-                "brands", "country", "Member brands at the end of the period, by country"
+                "reports", "country", _("Reports shared, by the reporting brand's country")
+            ),
+            self.count_by(
+                "brands", "country", _("Member brands at the end of the period, by country")
             ),
             self.referrals_by_status(),
             self.enforcement_by_country(),
@@ -196,23 +213,28 @@ class Dashboard:
 
     def activity(self) -> Chart:
         period = self.impact.period
+        title = (
+            _("Activity in %(period)s, by month", period=period.label)
+            if period.quarter
+            else _("Activity in %(period)s, by quarter", period=period.label)
+        )
         chart = Chart(
             "activity",
-            f"Activity in {period.label}, by {'quarter' if not period.quarter else 'month'}",
+            title,
             "columns",
             [
-                FIGURES["reports"].label,
-                FIGURES["confirmations"].label,
-                FIGURES["correlations"].label,
-                FIGURES["takedown_requests"].label,
-                SHARES["within_24h_share"].label,
-                FIGURES["test_buys"].label,
-                SHARES["counterfeit_rate"].label,
-                FIGURES["referrals"].label,
-                FIGURES["arrests"].label,
+                str(FIGURES["reports"].label),
+                str(FIGURES["confirmations"].label),
+                str(FIGURES["correlations"].label),
+                str(FIGURES["takedown_requests"].label),
+                str(SHARES["within_24h_share"].label),
+                str(FIGURES["test_buys"].label),
+                str(SHARES["counterfeit_rate"].label),
+                str(FIGURES["referrals"].label),
+                str(FIGURES["arrests"].label),
             ],
-            "Period",
-            note="Bars: reports shared.",
+            _("Period"),
+            note=_("Bars: reports shared."),
         )
         for bucket in period.buckets():
             number = bucket.number
@@ -243,10 +265,10 @@ class Dashboard:
         joined = self.impact.by("brands", "bucket")
         chart = Chart(
             "member-brands",
-            "Member brands" + (" of the working group" if self.scope else ""),
+            _("Member brands of the working group") if self.scope else _("Member brands"),
             "columns",
-            ["Joined", "Members at the end"],
-            "Period",
+            [pgettext("chart column", "Joined"), _("Members at the end")],
+            _("Period"),
         )
         for bucket in period.buckets():
             members = standing.get(bucket.number, 0)
@@ -272,8 +294,13 @@ class Dashboard:
             f"takedowns-by-{dim}",
             title,
             "bars",
-            ["Requests due", "Within 24 hours", "Share", "Average time to take down"],
-            "Working group" if dim == "group" else "Marketplace",
+            [
+                _("Requests due"),
+                _("Within 24 hours"),
+                pgettext("chart column", "Share"),
+                _("Average time to take down"),
+            ],
+            _("Working group") if dim == "group" else _("Marketplace"),
             unit="%",
             max_value=100,
         )
@@ -301,10 +328,15 @@ class Dashboard:
     def counterfeit_rate_by_group(self) -> Chart:
         chart = Chart(
             "counterfeit-rate-by-group",
-            "Test purchases: counterfeit rate, by working group",
+            _("Test purchases: counterfeit rate, by working group"),
             "bars",
-            ["Test purchases", "Items examined", "Counterfeits", "Rate"],
-            "Working group",
+            [
+                _("Test purchases"),
+                _("Items examined"),
+                _("Counterfeits"),
+                pgettext("chart column", "Rate"),
+            ],
+            _("Working group"),
             unit="%",
             max_value=100,
         )
@@ -327,7 +359,7 @@ class Dashboard:
 
     def count_by(self, figure: str, dim: str, title: str) -> Chart:
         chart = Chart(
-            f"{figure}-by-{dim}", title, "bars", [FIGURES[figure].label], self._heading(dim)
+            f"{figure}-by-{dim}", title, "bars", [str(FIGURES[figure].label)], self._heading(dim)
         )
         for value in self._values(figure, dim):
             cell = self.cell(figure, **{dim: value})
@@ -337,26 +369,27 @@ class Dashboard:
         return chart
 
     def _heading(self, dim: str) -> str:
-        return {"group": "Working group", "country": "Country", "status": "Status"}.get(dim, dim)
+        headings = {"group": _("Working group"), "country": _("Country"), "status": _("Status")}
+        return headings.get(dim, dim)
 
     def referrals_by_status(self) -> Chart:
-        return self.count_by("referrals", "status", "Referrals to law enforcement, by status")
+        return self.count_by("referrals", "status", _("Referrals to law enforcement, by status"))
 
     def enforcement_by_country(self) -> Chart:
         currencies = sorted(c for c, v in self.impact.by("goods_value", "currency").items() if v)
         chart = Chart(
             "enforcement-by-country",
-            "Enforcement outcomes, by country",
+            _("Enforcement outcomes, by country"),
             "bars",
             [
-                FIGURES["referrals"].label,
-                FIGURES["arrests"].label,
-                FIGURES["facilities"].label,
-                FIGURES["goods_seized"].label,
-                *[f"Value ({currency})" for currency in currencies],
+                str(FIGURES["referrals"].label),
+                str(FIGURES["arrests"].label),
+                str(FIGURES["facilities"].label),
+                str(FIGURES["goods_seized"].label),
+                *[_("Value (%(currency)s)", currency=currency) for currency in currencies],
             ],
-            "Country",
-            note="Bars: suspects arrested.",
+            _("Country"),
+            note=_("Bars: suspects arrested."),
         )
         for country in self._values("referrals", "country"):
             arrests = self.cell("arrests", country=country)
@@ -374,7 +407,7 @@ class Dashboard:
                         self.cell("goods_seized", country=country),
                         *[
                             Cell(
-                                count_text(value),
+                                money_text(value, currency),
                                 self.link("goods_value", country=country, currency=currency),
                                 value,
                             )
@@ -389,11 +422,19 @@ class Dashboard:
 
 
 def csv_rows(tiles: Iterable[Tile], charts: Iterable[Chart], base_url: str) -> Iterable[list[str]]:
-    """Every figure shown, one per line: where it is, what it is, its value, its rows."""
-    yield ["section", "row", "figure", "value", "shown", "rows"]
+    """Every figure shown, one per line: where it is, what it is, its value, its rows. The
+    words are the viewer's language; the raw value stays a plain number ('1234.50')."""
+    yield [
+        pgettext("CSV column", "section"),
+        pgettext("CSV column", "row"),
+        pgettext("CSV column", "figure"),
+        pgettext("CSV column", "value"),
+        pgettext("CSV column", "shown"),
+        pgettext("CSV column", "rows"),
+    ]
     for tile in tiles:
         yield [
-            "Headline",
+            pgettext("CSV section", "Headline"),
             "",
             tile.label,
             _raw(tile.cell.value),

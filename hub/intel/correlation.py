@@ -10,8 +10,10 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from hub import i18n
 from hub.api import webhooks
 from hub.auth.sessions import load_actor
+from hub.i18n import gettext as _
 from hub.intel.models import Indicator, IntelReport
 from hub.members.models import Brand, Person
 from hub.notify.models import Notification
@@ -114,14 +116,18 @@ def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
     sent = 0
     for other in matches:
         if can_see(session, author, other):
+            # The author is the one posting (or importing): written as they read the hub now.
             session.add(
                 Notification(
                     person_id=author.person_id,
                     kind="intel.match",
                     report_id=other.id,
                     group_id=other.group_id,
-                    text=f"Your report “{report.title}” names an indicator also in "
-                    f"“{other.title}”.",
+                    text=_(
+                        "Your report “%(title)s” names an indicator also in “%(other)s”.",
+                        title=report.title,
+                        other=other.title,
+                    ),
                 )
             )
             sent += 1
@@ -132,14 +138,19 @@ def notify_matches(session: Session, author: Actor, report: IntelReport) -> int:
             and other.author_id != author.person_id
             and can_see(session, other_author, report)
         ):
+            with i18n.presenting(other_author.language, other_author.time_zone):
+                text = _(
+                    "A new report, “%(title)s”, names an indicator from your report “%(other)s”.",
+                    title=report.title,
+                    other=other.title,
+                )
             session.add(
                 Notification(
                     person_id=other.author_id,
                     kind="intel.match",
                     report_id=report.id,
                     group_id=report.group_id,
-                    text=f"A new report, “{report.title}”, names an indicator from your report "
-                    f"“{other.title}”.",
+                    text=text,
                 )
             )
             sent += 1

@@ -2,16 +2,26 @@
 "disputed" (one per brand), and following a report to hear about it."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.errors import Conflict, FormCheck, NotFound
+from hub.i18n import gettext as _
 from hub.intel import search_index
 from hub.intel.correlation import actor_of, can_see
 from hub.intel.markdown import to_safe_html
-from hub.intel.models import Comment, Follow, GroupFollow, IntelReport, Sighting, SightingKind
+from hub.intel.models import (
+    STATUS_LABELS,
+    Comment,
+    Follow,
+    GroupFollow,
+    IntelReport,
+    Sighting,
+    SightingKind,
+)
 from hub.members.models import Brand, Person
 from hub.notify.models import Notification
 from hub.policy import Actor
@@ -58,14 +68,14 @@ def add_comment(
     check = FormCheck()
     body = body.strip()
     if not body:
-        check.fail("body", "Write something before posting.")
+        check.fail("body", _("Write something before posting."))
     elif len(body) > 10_000:
-        check.fail("body", "Keep a comment under 10,000 characters.")
+        check.fail("body", _("Keep a comment under %(most)s characters.", most=i18n.number(10_000)))
     check.done()
     if parent_id is not None:
         parent = session.get(Comment, parent_id)
         if parent is None or parent.report_id != report.id:
-            raise NotFound("The comment you replied to is gone.")
+            raise NotFound(_("The comment you replied to is gone."))
     comment = Comment(
         report_id=report.id or 0,
         parent_id=parent_id,
@@ -80,12 +90,24 @@ def add_comment(
     for person in mentioned:
         if person.id != actor.person_id:
             _notify(
-                session, person.id or 0, report, f"{actor.name} mentioned you on “{report.title}”."
+                session,
+                person.id or 0,
+                report,
+                lambda: _(
+                    "%(name)s mentioned you on “%(title)s”.", name=actor.name, title=report.title
+                ),
             )
     already = {person.id for person in mentioned}
     for person_id in _followers(session, report):
         if person_id != actor.person_id and person_id not in already:
-            _notify(session, person_id, report, f"{actor.name} commented on “{report.title}”.")
+            _notify(
+                session,
+                person_id,
+                report,
+                lambda: _(
+                    "%(name)s commented on “%(title)s”.", name=actor.name, title=report.title
+                ),
+            )
     audit.record(session, actor.audit_id, actor.label, "intel.commented", f"report:{report.id}")
     session.commit()
     return comment
@@ -107,17 +129,32 @@ def _followers(session: Session, report: IntelReport) -> list[int]:
     return sorted(ids)
 
 
-def notify_status_change(session: Session, actor: Actor, report: IntelReport, label: str) -> None:
+def notify_status_change(session: Session, actor: Actor, report: IntelReport, status: str) -> None:
     """Tell the report's followers (and its author) that its status moved on."""
+
+    def write() -> str:
+        label = str(STATUS_LABELS.get(status, status)).lower()
+        return _(
+            "“%(title)s” is now %(status)s (%(name)s).",
+            title=report.title,
+            status=label,
+            name=actor.name,
+        )
+
     for person_id in _followers(session, report):
         if person_id != actor.person_id:
-            _notify(session, person_id, report, f"“{report.title}” is now {label} ({actor.name}).")
+            _notify(session, person_id, report, write)
 
 
-def _notify(session: Session, person_id: int, report: IntelReport, text: str) -> None:
-    # Only people who may still read the report hear about it.
+def _notify(
+    session: Session, person_id: int, report: IntelReport, write: Callable[[], str]
+) -> None:
+    """A line for one person, written in their language; only people who may still read
+    the report hear about it."""
     reader = actor_of(session, person_id)
     if reader is not None and can_see(session, reader, report):
+        with i18n.presenting(reader.language, reader.time_zone):
+            text = write()
         session.add(
             Notification(
                 person_id=person_id,
@@ -145,9 +182,9 @@ def set_sighting(
 ) -> Sighting:
     """Record the actor's brand's "seen it too" or "disputed"; one per brand, replaceable."""
     if kind not in {k.value for k in SightingKind}:
-        raise Conflict("Choose “seen it too” or “disputed”.")
+        raise Conflict(_("Choose “seen it too” or “disputed”."))
     if report.brand_id == actor.brand_id and kind == SightingKind.seen:
-        raise Conflict("Your own brand reported this; “seen it too” is for other brands.")
+        raise Conflict(_("Your own brand reported this; “seen it too” is for other brands."))
     sighting = session.exec(
         select(Sighting).where(Sighting.report_id == report.id, Sighting.brand_id == actor.brand_id)
     ).first() or Sighting(
@@ -155,8 +192,17 @@ def set_sighting(
     )
     sighting.kind, sighting.note, sighting.person_id = kind, note.strip()[:1000], actor.person_id
     session.add(sighting)
-    label = "confirmed (seen it too)" if kind == SightingKind.seen else "disputed"
-    _notify(session, report.author_id, report, f"{actor.name} {label} “{report.title}”.")
+
+    def write() -> str:
+        if kind == SightingKind.seen:
+            return _(
+                "%(name)s confirmed (seen it too) “%(title)s”.",
+                name=actor.name,
+                title=report.title,
+            )
+        return _("%(name)s disputed “%(title)s”.", name=actor.name, title=report.title)
+
+    _notify(session, report.author_id, report, write)
     audit.record(session, actor.audit_id, actor.label, f"intel.{kind}", f"report:{report.id}")
     session.commit()
     return sighting
@@ -213,12 +259,18 @@ def notify_board_followers(session: Session, report: IntelReport, group_name: st
     for person_id in followers:
         reader = actor_of(session, person_id)
         if reader is not None and can_see(session, reader, report):
+            with i18n.presenting(reader.language, reader.time_zone):
+                text = _(
+                    "New on the %(group)s board: “%(title)s”.",
+                    group=group_name,
+                    title=report.title,
+                )
             session.add(
                 Notification(
                     person_id=person_id,
                     kind="intel.new_report",
                     report_id=report.id,
                     group_id=report.group_id,
-                    text=f"New on the {group_name} board: “{report.title}”.",
+                    text=text,
                 )
             )

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from hub.db import RowId, SessionDep
 from hub.deps import CurrentActor
 from hub.errors import InvalidForm
+from hub.i18n import gettext as _
 from hub.intel import discussion, service
 from hub.intel.models import IntelReport
 from hub.intel.routes import report_page_response
@@ -52,7 +53,7 @@ def comment(
         return response
     return after_change(
         request,
-        "Your comment was posted.",
+        _("Your comment was posted."),
         f"/intel/{report.id}#discussion",
         "intel/_discussion.html",
         _discussion(session, actor, report),
@@ -71,9 +72,9 @@ def sighting(
     report = service.get_visible(session, actor, report_id)
     discussion.set_sighting(session, actor, report, kind, note)
     message = (
-        "Recorded: your brand has seen it too."
+        _("Recorded: your brand has seen it too.")
         if kind == "seen"
-        else "Recorded: your brand disputes this report."
+        else _("Recorded: your brand disputes this report.")
     )
     return after_change(
         request,
@@ -92,7 +93,7 @@ def withdraw(
     discussion.withdraw_sighting(session, actor, report)
     return after_change(
         request,
-        "Your brand's mark was withdrawn.",
+        _("Your brand's mark was withdrawn."),
         f"/intel/{report.id}",
         "intel/_discussion.html",
         _discussion(session, actor, report),
@@ -104,7 +105,9 @@ def follow(report_id: int, request: Request, session: SessionDep, actor: Current
     report = service.get_visible(session, actor, report_id)
     now_following = discussion.toggle_follow(session, actor, report)
     message = (
-        "You follow this report now." if now_following else "You no longer follow this report."
+        _("You follow this report now.")
+        if now_following
+        else _("You no longer follow this report.")
     )
     return after_change(
         request,

@@ -17,9 +17,10 @@ from fastapi.responses import FileResponse
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session, col, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.config import Settings
 from hub.errors import InvalidForm, NotFound
+from hub.i18n import gettext as _
 from hub.intel.models import Evidence, IntelReport
 from hub.policy import Actor, visible_intel
 
@@ -79,39 +80,57 @@ def sniff(data: bytes) -> str | None:
 
 def check(settings: Settings, upload: Upload) -> Checked:
     """Return what the file is, or raise a message naming the file and the reason."""
-    name = clean_filename(upload.filename) if upload.filename else "(unnamed file)"
+    name = clean_filename(upload.filename) if upload.filename else _("(unnamed file)")
     limit = settings.max_upload_mb * 1024 * 1024
 
-    def refuse(reason: str) -> InvalidForm:
-        return InvalidForm({"evidence": f"{name}: {reason}"})
+    def refuse(message: str) -> InvalidForm:
+        return InvalidForm({"evidence": message})
 
     if not upload.data:
-        raise refuse("the file is empty.")
+        raise refuse(_("%(file)s: the file is empty.", file=name))
     if len(upload.data) > limit:
-        raise refuse(f"the file is larger than {settings.max_upload_mb} MB.")
+        raise refuse(
+            _(
+                "%(file)s: the file is larger than %(mb)s MB.",
+                file=name,
+                mb=i18n.number(settings.max_upload_mb),
+            )
+        )
     content_type = sniff(upload.data)
     if content_type is None:
         head = upload.data[:512].lstrip().lower()
         if head.startswith((b"<svg", b"<?xml", b"<!doctype html", b"<html")):
-            raise refuse("SVG and HTML files are not accepted (they can carry scripts).")
-        raise refuse("only JPEG, PNG, WebP images and PDF documents are accepted.")
+            raise refuse(
+                _(
+                    "%(file)s: SVG and HTML files are not accepted (they can carry scripts).",
+                    file=name,
+                )
+            )
+        raise refuse(
+            _(
+                "%(file)s: only JPEG, PNG, WebP images and PDF documents are accepted.",
+                file=name,
+            )
+        )
     width = height = None
     if content_type in KINDS:
-        width, height = _image_size(upload.data, KINDS[content_type], refuse)
+        width, height = _image_size(upload.data, KINDS[content_type], name, refuse)
     return Checked(upload, content_type, hashlib.sha256(upload.data).hexdigest(), width, height)
 
 
 def _image_size(
-    data: bytes, expected: str, refuse: Callable[[str], InvalidForm]
+    data: bytes, expected: str, name: str, refuse: Callable[[str], InvalidForm]
 ) -> tuple[int, int]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.format != expected:
-                    raise refuse("the picture's content does not match its type.")
+                    raise refuse(
+                        _("%(file)s: the picture's content does not match its type.", file=name)
+                    )
                 if image.width * image.height > MAX_PIXELS:
-                    raise refuse("the picture has too many pixels.")
+                    raise refuse(_("%(file)s: the picture has too many pixels.", file=name))
                 image.verify()
                 size = image.width, image.height
             # verify() reads the structure but decodes no pixel: decode them as the
@@ -121,10 +140,12 @@ def _image_size(
                 image.load()  # a picture smaller than a thumbnail is not decoded by it
             return size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise refuse("the picture is too large to open safely.") from error
+        raise refuse(_("%(file)s: the picture is too large to open safely.", file=name)) from error
     # ValueError: a text chunk or colour profile inflating past Pillow's limit.
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise refuse("the picture is damaged and cannot be read.") from error
+        raise refuse(
+            _("%(file)s: the picture is damaged and cannot be read.", file=name)
+        ) from error
 
 
 def file_response(
@@ -134,7 +155,7 @@ def file_response(
     PDFs download, under the uploader's own name."""
     path = stored_path(settings, sha256, thumbnail=thumbnail)
     if not path.exists():
-        raise NotFound("The file is missing from the evidence store.")
+        raise NotFound(_("The file is missing from the evidence store."))
     if thumbnail:
         return FileResponse(path, media_type="image/jpeg")
     disposition = "inline" if content_type.startswith("image/") else "attachment"
@@ -157,9 +178,11 @@ class StoreFull(InvalidForm):
     def __init__(self) -> None:
         super().__init__(
             {
-                "evidence": "The hub has no room left to store files, so nothing was saved. "
-                "Your text is still here: try again later, or send it without the files. "
-                "The alliance's secretariat has been alerted."
+                "evidence": _(
+                    "The hub has no room left to store files, so nothing was saved. "
+                    "Your text is still here: try again later, or send it without the files. "
+                    "The alliance's secretariat has been alerted."
+                )
             }
         )
 
@@ -252,5 +275,5 @@ def get_visible(session: Session, actor: Actor, evidence_id: int) -> Evidence:
         .where(Evidence.id == evidence_id, visible_intel(actor))
     ).first()
     if evidence is None:
-        raise NotFound("There is no such file, or it is not shared with you.")
+        raise NotFound(_("There is no such file, or it is not shared with you."))
     return evidence

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 import stix2
 from sqlmodel import Session, col, select
 
+from hub import i18n
 from hub.intel.models import (
     CATEGORY_LABELS,
     INDICATOR_LABELS,
@@ -73,6 +74,13 @@ def _brands(session: Session, reports: Sequence[IntelReport]) -> dict[int, Brand
 
 
 def to_csv(session: Session, reports: Sequence[IntelReport], base_url: str) -> str:
+    """Columns named as the import reads them, and labels in English whatever the
+    reader's language, so a board's export can be imported again by anyone."""
+    with i18n.presenting(i18n.SOURCE_LANGUAGE):
+        return _csv(session, reports, base_url)
+
+
+def _csv(session: Session, reports: Sequence[IntelReport], base_url: str) -> str:
     indicators = _indicators(session, reports)
     brands = _brands(session, reports)
     out = io.StringIO()

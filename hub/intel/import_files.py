@@ -13,13 +13,16 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub import i18n
+from hub.i18n import gettext as _
 from hub.intel.exports import TLP_MARKING_IDS
 from hub.intel.models import (
     CATEGORY_LABELS,
+    CONFIDENCE_LABELS,
     INDICATOR_LABELS,
     INFRINGEMENT_LABELS,
     Category,
@@ -49,14 +52,23 @@ def _key(text: str) -> str:
     return re.sub(r"[\s-]+", "_", text.strip().lower())
 
 
-def _choice(value: str, values: type, labels: dict[str, str], default: str) -> str:
+def _by_label(labels: Mapping[str, object]) -> dict[str, str]:
+    """Labels as keys, in English (as the hub's own exports write them) and in the
+    language of whoever imports."""
+    found = {_key(str(label)): key for key, label in labels.items()}
+    with i18n.presenting(i18n.SOURCE_LANGUAGE):
+        found |= {_key(str(label)): key for key, label in labels.items()}
+    return found
+
+
+def _choice(value: str, values: type, labels: Mapping[str, object], default: str) -> str:
     """A value given as the hub writes it or as its label; kept as typed when neither,
     so the form check names it."""
     value = value.strip()
     if not value:
         return default
     by_name = {_key(member.value): member.value for member in values}  # type: ignore[attr-defined]
-    by_name |= {_key(label): key for key, label in labels.items()}
+    by_name |= _by_label(labels)
     return str(by_name.get(_key(value), value))
 
 
@@ -67,17 +79,17 @@ def _tlp(value: str, default: str) -> str:
     return {member.value: member.value for member in Tlp}.get(key, value.strip())
 
 
-KIND_NAMES = {_key(kind.value): kind.value for kind in IndicatorKind} | {
-    _key(label): kind for kind, label in INDICATOR_LABELS.items()
-}
+KIND_NAMES = {_key(kind.value): kind.value for kind in IndicatorKind}
 
 
 def _export_indicators(cell: str) -> list[tuple[str, str]]:
+    """The hub's own export column: "Listing URL: ...; Phone: ..."."""
+    names = KIND_NAMES | _by_label(INDICATOR_LABELS)
     found = []
-    for part in cell.split(";"):
-        label, colon, value = part.partition(":")
+    for part in cell.replace("；", ";").split(";"):
+        label, colon, value = part.replace("：", ":").partition(":")
         if colon and value.strip():
-            found.append((KIND_NAMES.get(_key(label), label.strip()), value.strip()))
+            found.append((names.get(_key(label), label.strip()), value.strip()))
     return found
 
 
@@ -85,19 +97,21 @@ def read_csv(data: bytes, default_tlp: str) -> Iterator[Entry]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise Unreadable("Save the file as CSV in UTF-8 (Excel: “CSV UTF-8”).") from error
+        raise Unreadable(_("Save the file as CSV in UTF-8 (Excel: “CSV UTF-8”).")) from error
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [_key(name) for name in next(reader)]
     except StopIteration:
-        raise Unreadable("The file is empty.") from None
+        raise Unreadable(_("The file is empty.")) from None
     except csv.Error as error:
-        raise Unreadable(f"The first line is not CSV: {error}.") from error
+        raise Unreadable(_("The first line is not CSV: %(error)s.", error=error)) from error
     kinds = [name for name in header if name in {kind.value for kind in IndicatorKind}]
     if not kinds and "indicators" not in header:
         raise Unreadable(
-            "The first line must name the columns, with at least one indicator column "
-            "(e.g. listing_url, seller_id, phone) or the hub's own “indicators” column."
+            _(
+                "The first line must name the columns, with at least one indicator column "
+                "(e.g. listing_url, seller_id, phone) or the hub's own “indicators” column."
+            )
         )
     start = reader.line_num + 1
     count = 0
@@ -107,18 +121,25 @@ def read_csv(data: bytes, default_tlp: str) -> Iterator[Entry]:
         except StopIteration:
             return
         except csv.Error as error:
-            yield Entry(f"line {start}", None, f"This line is not valid CSV: {error}.")
+            yield Entry(
+                _line(start), None, _("This line is not valid CSV: %(error)s.", error=error)
+            )
             start = reader.line_num + 1
             continue
-        where, start = f"line {start}", reader.line_num + 1
+        where, start = _line(start), reader.line_num + 1
         if not any(cell.strip() for cell in cells):
             continue
         count += 1
         if count > MAX_ENTRIES:
-            raise Unreadable(f"A file can hold at most {MAX_ENTRIES:,} rows; split it.")
+            raise Unreadable(
+                _(
+                    "A file can hold at most %(most)s rows; split it.",
+                    most=i18n.number(MAX_ENTRIES),
+                )
+            )
         row = dict(zip(header, cells, strict=False))
         if len(cells) > len(header):
-            yield Entry(where, None, "This line has more cells than the first line names.")
+            yield Entry(where, None, _("This line has more cells than the first line names."))
             continue
         indicators = [
             (kind, value.strip())
@@ -129,11 +150,16 @@ def read_csv(data: bytes, default_tlp: str) -> Iterator[Entry]:
         yield Entry(where, _form(row, indicators, default_tlp))
 
 
+def _line(number: int) -> str:
+    """Where an entry of a CSV file is, for the list of entries left out."""
+    return _("line %(number)s", number=number)
+
+
 def _form(row: dict[str, str], indicators: list[tuple[str, str]], default_tlp: str) -> ReportForm:
     title = row.get("title", "").strip()
     if not title and indicators:
         kind, value = indicators[0]
-        place = row.get("marketplace", "").strip() or INDICATOR_LABELS.get(kind, kind)
+        place = row.get("marketplace", "").strip() or str(INDICATOR_LABELS.get(kind, kind))
         title = f"{place}: {value}"[:200]
     return ReportForm(
         title=title,
@@ -147,7 +173,9 @@ def _form(row: dict[str, str], indicators: list[tuple[str, str]], default_tlp: s
         infringement=_choice(
             row.get("infringement", ""), Infringement, INFRINGEMENT_LABELS, Infringement.counterfeit
         ),
-        confidence=_choice(row.get("confidence", ""), Confidence, {}, Confidence.probable),
+        confidence=_choice(
+            row.get("confidence", ""), Confidence, CONFIDENCE_LABELS, Confidence.probable
+        ),
         reliability=row.get("reliability", "").strip().upper() or Reliability.b,
         tlp=_tlp(row.get("tlp", ""), default_tlp),
         indicators=indicators,
@@ -197,9 +225,9 @@ def read_stix(data: bytes, default_tlp: str) -> Iterator[Entry]:
     try:
         bundle = json.loads(data)
     except (UnicodeDecodeError, ValueError) as error:
-        raise Unreadable(f"This is not a JSON file: {error}.") from error
+        raise Unreadable(_("This is not a JSON file: %(error)s.", error=error)) from error
     if not isinstance(bundle, dict) or bundle.get("type") != "bundle":
-        raise Unreadable("A STIX file must hold one bundle (“type”: “bundle”).")
+        raise Unreadable(_("A STIX file must hold one bundle (“type”: “bundle”)."))
     objects = [thing for thing in bundle.get("objects") or [] if isinstance(thing, dict)]
     by_id = {str(thing.get("id")): thing for thing in objects}
     referenced = {
@@ -213,9 +241,14 @@ def read_stix(data: bytes, default_tlp: str) -> Iterator[Entry]:
         or (thing.get("type") == "indicator" and thing.get("id") not in referenced)
     ]
     if len(entries) > MAX_ENTRIES:
-        raise Unreadable(f"A file can hold at most {MAX_ENTRIES:,} reports; split it.")
+        raise Unreadable(
+            _(
+                "A file can hold at most %(most)s reports; split it.",
+                most=i18n.number(MAX_ENTRIES),
+            )
+        )
     for thing in entries:
-        where = str(thing.get("id") or thing.get("name") or "an object without an id")
+        where = str(thing.get("id") or thing.get("name") or _("an object without an id"))
         if thing.get("type") == "report":
             indicators = []
             for ref in thing.get("object_refs") or []:
@@ -229,7 +262,7 @@ def read_stix(data: bytes, default_tlp: str) -> Iterator[Entry]:
             indicators = _from_pattern(str(thing.get("pattern", "")))
             labels = []
         if not indicators:
-            yield Entry(where, None, "It names no indicator the hub can read.")
+            yield Entry(where, None, _("It names no indicator the hub can read."))
             continue
         row = {
             "title": str(thing.get("name", "")),

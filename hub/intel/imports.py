@@ -9,17 +9,20 @@ nothing is; with "all or nothing" chosen, one rejected entry also stops the impo
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.api import webhooks
 from hub.clock import utcnow
 from hub.errors import FormCheck, NotFound
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.intel import correlation, evidence, search_index
 from hub.intel.import_files import Entry, Unreadable, read_csv, read_stix
 from hub.intel.models import GroupFollow, ImportJob, ImportState, Indicator, IntelReport, Tlp
@@ -58,21 +61,28 @@ def start(
     name = evidence.clean_filename(filename)[:200] if filename.strip() else ""
     file_format = _format_of(name, data)
     if not data:
-        check.fail("file", "Choose a CSV or STIX file to import.")
+        check.fail("file", _("Choose a CSV or STIX file to import."))
     elif len(data) > MAX_BYTES:
-        check.fail("file", f"A file can be at most {MAX_BYTES // (1024 * 1024)} MB; split it.")
+        check.fail(
+            "file",
+            _(
+                "A file can be at most %(mb)s MB; split it.",
+                mb=i18n.number(MAX_BYTES // (1024 * 1024)),
+            ),
+        )
     elif file_format is None:
-        check.fail("file", "Choose a CSV file (.csv) or a STIX 2.1 bundle (.json).")
+        check.fail("file", _("Choose a CSV file (.csv) or a STIX 2.1 bundle (.json)."))
     if tlp not in {t.value for t in Tlp} or tlp == Tlp.red:
         check.fail(
-            "tlp", "Choose a marking; TLP:RED reports are posted one by one with their readers."
+            "tlp",
+            _("Choose a marking; TLP:RED reports are posted one by one with their readers."),
         )
     content = ""
     if not check.errors:
         try:
             content = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            check.fail("file", "Save the file in UTF-8 (Excel: “CSV UTF-8”).")
+            check.fail("file", _("Save the file in UTF-8 (Excel: “CSV UTF-8”)."))
     check.done()
     job = ImportJob(
         group_id=group.id or 0,
@@ -102,11 +112,11 @@ def get_own(session: Session, actor: Actor, job_id: int) -> ImportJob:
     """The actor's own import; one cut off by a stopped process is reported as failed."""
     job = session.get(ImportJob, job_id)
     if job is None or job.person_id != actor.person_id:
-        raise NotFound("There is no such import among yours.")
+        raise NotFound(_("There is no such import among yours."))
     unfinished = job.state not in (ImportState.done, ImportState.failed)
     if unfinished and utcnow() - job.created_at > STALE_AFTER:
         job.state, job.content = ImportState.failed, ""
-        job.error = "The import was cut off before it finished; nothing was imported."
+        job.error = _("The import was cut off before it finished; nothing was imported.")
         session.add(job)
         session.commit()
     return job
@@ -123,22 +133,34 @@ class Plan:
 
 
 def run(session_factory: SessionFactory, job_id: int, actor: Actor) -> None:
-    """Check and save a queued job; never raises (the outcome is on the job)."""
-    try:
-        plan = _check_all(session_factory, job_id, actor)
-        if plan is not None:
-            _save(session_factory, job_id, actor, plan)
-    except Exception:
-        log.exception("import %d failed", job_id)
-        _update(
-            session_factory,
-            job_id,
-            state=ImportState.failed,
-            content="",
-            error="Something went wrong on our side; nothing was imported. The error is "
-            "logged; please try again later.",
-            finished_at=utcnow(),
-        )
+    """Check and save a queued job; never raises (the outcome is on the job, in the
+    importer's language)."""
+    with _their_language(actor):
+        try:
+            plan = _check_all(session_factory, job_id, actor)
+            if plan is not None:
+                _save(session_factory, job_id, actor, plan)
+        except Exception:
+            log.exception("import %d failed", job_id)
+            _update(
+                session_factory,
+                job_id,
+                state=ImportState.failed,
+                content="",
+                error=_(
+                    "Something went wrong on our side; nothing was imported. The error is "
+                    "logged; please try again later."
+                ),
+                finished_at=utcnow(),
+            )
+
+
+def _their_language(actor: Actor) -> AbstractContextManager[object]:
+    """The importer's own language, where their profile names one; otherwise the one of
+    the request that started the import (a background task runs in its context)."""
+    if actor.language:
+        return i18n.presenting(actor.language, actor.time_zone)
+    return nullcontext()
 
 
 def _update(session_factory: SessionFactory, job_id: int, **values: object) -> None:
@@ -187,8 +209,14 @@ def _check_all(session_factory: SessionFactory, job_id: int, actor: Actor) -> Pl
                 checked=len(entries),
                 rejected=plan.rejected,
                 content="",
-                error=f"{len(plan.rejected)} of {len(entries)} entries were rejected, so "
-                "nothing was imported. Correct them and import the file again.",
+                error=ngettext(
+                    "%(rejected)s of %(num)s entry was rejected, so nothing was imported. "
+                    "Correct it and import the file again.",
+                    "%(rejected)s of %(num)s entries were rejected, so nothing was imported. "
+                    "Correct them and import the file again.",
+                    len(entries),
+                    rejected=i18n.number(len(plan.rejected)),
+                ),
                 finished_at=utcnow(),
             )
             return None
@@ -228,21 +256,25 @@ def _plan_entry(session: Session, entry: Entry, known: Known, plan: Plan) -> Non
         return
     if not any(value.strip() for _, value in entry.form.indicators):
         plan.rejected.append(
-            {"where": entry.where, "reason": "It names no indicator (listing, seller, phone…)."}
+            {"where": entry.where, "reason": _("It names no indicator (listing, seller, phone…).")}
         )
         return
     if entry.form.tlp == Tlp.red:
         plan.rejected.append(
             {
                 "where": entry.where,
-                "reason": "TLP:RED reports are posted one by one, with the people who may "
-                "read them.",
+                "reason": _(
+                    "TLP:RED reports are posted one by one, with the people who may read them."
+                ),
             }
         )
         return
-    check, normalised, _ = check_form(session, entry.form)
+    check, normalised, _recipients = check_form(session, entry.form)
     if check.errors:
-        reason = " ".join(f"{name}: {message}" for name, message in check.errors.items())
+        reason = " ".join(
+            _("%(column)s: %(problem)s", column=name, problem=message)
+            for name, message in check.errors.items()
+        )
         plan.rejected.append({"where": entry.where, "reason": reason})
         return
     match = next((known[(k, n)] for k, _, n in normalised if (k, n) in known), None)
@@ -255,7 +287,7 @@ def _plan_entry(session: Session, entry: Entry, known: Known, plan: Plan) -> Non
     else:
         plan.add.setdefault(match, []).extend(normalised)
         plan.merged, place = plan.merged + 1, match
-    for kind, _, norm in normalised:
+    for kind, _value, norm in normalised:
         known.setdefault((kind, norm), place)
 
 
@@ -271,11 +303,11 @@ def _save(session_factory: SessionFactory, job_id: int, actor: Actor, plan: Plan
                 author_id=job.person_id,
                 **report_fields(form),
             )
-            for form, _ in plan.create
+            for form, _indicators in plan.create
         ]
         session.add_all(reports)
         session.flush()
-        for report, (_, normalised) in zip(reports, plan.create, strict=True):
+        for report, (_form, normalised) in zip(reports, plan.create, strict=True):
             _add_indicators(session, report.id or 0, normalised, set())
         for report_id, normalised in plan.add.items():
             present = set(
@@ -370,13 +402,20 @@ def _tell_followers(
             .where(col(IntelReport.id).in_(ids), visible_intel(reader))
         ).one()
         if visible:
+            with i18n.presenting(reader.language, reader.time_zone):
+                text = ngettext(
+                    "%(name)s imported %(num)s report into the %(group)s board.",
+                    "%(name)s imported %(num)s reports into the %(group)s board.",
+                    visible,
+                    name=who,
+                    group=group.name,
+                )
             session.add(
                 Notification(
                     person_id=person_id,
                     kind="intel.new_report",
                     group_id=group.id,
                     link=f"/groups/{group.slug}/intel",
-                    text=f"{who} imported {visible} report{'' if visible == 1 else 's'} "
-                    f"into the {group.name} board.",
+                    text=text,
                 )
             )

@@ -7,6 +7,7 @@ from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 import phonenumbers
 
 from hub.errors import Invalid
+from hub.i18n import gettext as _
 from hub.intel.models import IndicatorKind
 
 # Query parameters that only track the visitor; they never identify the thing itself.
@@ -55,7 +56,7 @@ def normalise(kind: str, value: str) -> str:
     """The comparable form of an indicator; raises Invalid with a plain message."""
     value = value.strip()
     if not value:
-        raise Invalid("Enter a value for the indicator.")
+        raise Invalid(_("Enter a value for the indicator."))
     match kind:
         case IndicatorKind.listing_url | IndicatorKind.store_url:
             return _url(value)
@@ -73,7 +74,7 @@ def normalise(kind: str, value: str) -> str:
             return value.lstrip("@").casefold()
         case IndicatorKind.seller_id | IndicatorKind.shop_name | IndicatorKind.address:
             return _words(value)
-    raise Invalid(f"Unknown kind of indicator: {kind}.")
+    raise Invalid(_("Unknown kind of indicator: %(kind)s.", kind=kind))
 
 
 def _words(value: str) -> str:
@@ -88,9 +89,9 @@ def _host(host: str) -> str:
     try:
         host = host.encode("idna").decode("ascii")
     except UnicodeError as error:
-        raise Invalid(f"'{host}' is not a valid host name.") from error
+        raise Invalid(_("'%(host)s' is not a valid host name.", host=host)) from error
     if "." not in host or not re.fullmatch(r"[a-z0-9.-]+", host):
-        raise Invalid(f"'{host}' is not a valid host name.")
+        raise Invalid(_("'%(host)s' is not a valid host name.", host=host))
     return host.removeprefix("www.").removeprefix("m.")
 
 
@@ -98,7 +99,7 @@ def _split(value: str) -> SplitResult:
     try:
         return urlsplit(value)
     except ValueError as error:  # such as an unclosed "[" (an IPv6 address)
-        raise Invalid(f"'{value}' is not a web address.") from error
+        raise Invalid(_("'%(value)s' is not a web address.", value=value)) from error
 
 
 def _url(value: str) -> str:
@@ -106,7 +107,7 @@ def _url(value: str) -> str:
         value = "https://" + value
     parts = _split(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise Invalid(f"'{value}' is not a web address.")
+        raise Invalid(_("'%(value)s' is not a web address.", value=value))
     host = _host(parts.hostname)
     query = sorted(
         (key, val)
@@ -128,22 +129,27 @@ def _phone(value: str) -> str:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as error:
         raise Invalid(
-            f"'{value}' is not a phone number we can read: write it with its country code, "
-            "like +86 138 0013 8000."
+            _(
+                "'%(value)s' is not a phone number we can read: write it with its country "
+                "code, like +86 138 0013 8000.",
+                value=value,
+            )
         ) from error
     # A number possible only locally (no area code, e.g. +44 1234) identifies nobody.
     if (
         phonenumbers.is_possible_number_with_reason(number)
         != phonenumbers.ValidationResult.IS_POSSIBLE
     ):
-        raise Invalid(f"'{value}' has the wrong number of digits for a phone number.")
+        raise Invalid(
+            _("'%(value)s' has the wrong number of digits for a phone number.", value=value)
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _email(value: str) -> str:
     local, at, domain = value.rpartition("@")
     if not at or not local or "." not in domain:
-        raise Invalid(f"'{value}' is not an e-mail address.")
+        raise Invalid(_("'%(value)s' is not an e-mail address.", value=value))
     return f"{local.casefold()}@{_host(domain)}"
 
 
@@ -152,7 +158,7 @@ def _domain(value: str) -> str:
         value = _split(value).hostname or ""
     value = value.split("/")[0].split(":")[0]
     if "." not in value:
-        raise Invalid(f"'{value}' is not a domain name.")
+        raise Invalid(_("'%(value)s' is not a domain name.", value=value))
     return _host(value)
 
 

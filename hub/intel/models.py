@@ -3,10 +3,12 @@
 from datetime import datetime
 from enum import StrEnum
 
+from babel.support import LazyProxy
 from sqlalchemy import JSON, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
+from hub.i18n import lazy_gettext
 
 
 class Tlp(StrEnum):
@@ -19,6 +21,7 @@ class Tlp(StrEnum):
     red = "red"
 
 
+# The markings are written the same in every language: they are not translated.
 TLP_LABELS: dict[str, str] = {
     Tlp.clear: "TLP:CLEAR",
     Tlp.green: "TLP:GREEN",
@@ -37,13 +40,13 @@ class Category(StrEnum):
     other = "other"
 
 
-CATEGORY_LABELS: dict[str, str] = {
-    Category.online_listing: "Online listing",
-    Category.seller: "Seller / store",
-    Category.manufacturer: "Manufacturer / warehouse",
-    Category.logistics: "Logistics / shipping",
-    Category.payment: "Payment",
-    Category.other: "Other",
+CATEGORY_LABELS: dict[str, LazyProxy] = {
+    Category.online_listing: lazy_gettext("Online listing"),
+    Category.seller: lazy_gettext("Seller / store"),
+    Category.manufacturer: lazy_gettext("Manufacturer / warehouse"),
+    Category.logistics: lazy_gettext("Logistics / shipping"),
+    Category.payment: lazy_gettext("Payment"),
+    Category.other: lazy_gettext("Other"),
 }
 
 
@@ -54,11 +57,11 @@ class Infringement(StrEnum):
     grey_market = "grey_market"
 
 
-INFRINGEMENT_LABELS: dict[str, str] = {
-    Infringement.counterfeit: "Counterfeit",
-    Infringement.lookalike: "Lookalike",
-    Infringement.unauthorised_reseller: "Unauthorised reseller",
-    Infringement.grey_market: "Grey market",
+INFRINGEMENT_LABELS: dict[str, LazyProxy] = {
+    Infringement.counterfeit: lazy_gettext("Counterfeit"),
+    Infringement.lookalike: lazy_gettext("Lookalike"),
+    Infringement.unauthorised_reseller: lazy_gettext("Unauthorised reseller"),
+    Infringement.grey_market: lazy_gettext("Grey market"),
 }
 
 
@@ -67,6 +70,14 @@ class Confidence(StrEnum):
     probable = "probable"
     possible = "possible"
     doubtful = "doubtful"
+
+
+CONFIDENCE_LABELS: dict[str, LazyProxy] = {
+    Confidence.confirmed: lazy_gettext("Confirmed"),
+    Confidence.probable: lazy_gettext("Probable"),
+    Confidence.possible: lazy_gettext("Possible"),
+    Confidence.doubtful: lazy_gettext("Doubtful"),
+}
 
 
 class Reliability(StrEnum):
@@ -80,13 +91,13 @@ class Reliability(StrEnum):
     f = "F"
 
 
-RELIABILITY_LABELS: dict[str, str] = {
-    Reliability.a: "A: reliable",
-    Reliability.b: "B: usually reliable",
-    Reliability.c: "C: fairly reliable",
-    Reliability.d: "D: not usually reliable",
-    Reliability.e: "E: unreliable",
-    Reliability.f: "F: cannot be judged",
+RELIABILITY_LABELS: dict[str, LazyProxy] = {
+    Reliability.a: lazy_gettext("A: reliable"),
+    Reliability.b: lazy_gettext("B: usually reliable"),
+    Reliability.c: lazy_gettext("C: fairly reliable"),
+    Reliability.d: lazy_gettext("D: not usually reliable"),
+    Reliability.e: lazy_gettext("E: unreliable"),
+    Reliability.f: lazy_gettext("F: cannot be judged"),
 }
 
 
@@ -99,13 +110,13 @@ class Status(StrEnum):
     closed = "closed"
 
 
-STATUS_LABELS: dict[str, str] = {
-    Status.new: "New",
-    Status.verified: "Verified",
-    Status.notice_filed: "Notice filed",
-    Status.taken_down: "Taken down",
-    Status.relisted: "Relisted",
-    Status.closed: "Closed",
+STATUS_LABELS: dict[str, LazyProxy] = {
+    Status.new: lazy_gettext("New"),
+    Status.verified: lazy_gettext("Verified"),
+    Status.notice_filed: lazy_gettext("Notice filed"),
+    Status.taken_down: lazy_gettext("Taken down"),
+    Status.relisted: lazy_gettext("Relisted"),
+    Status.closed: lazy_gettext("Closed"),
 }
 
 
@@ -123,18 +134,18 @@ class IndicatorKind(StrEnum):
     tracking_number = "tracking_number"
 
 
-INDICATOR_LABELS: dict[str, str] = {
-    IndicatorKind.listing_url: "Listing URL",
-    IndicatorKind.store_url: "Store URL",
-    IndicatorKind.seller_id: "Seller / store id",
-    IndicatorKind.shop_name: "Shop name",
-    IndicatorKind.phone: "Phone",
-    IndicatorKind.email: "E-mail",
-    IndicatorKind.handle: "Messaging handle",
-    IndicatorKind.domain: "Website domain",
-    IndicatorKind.payment_account: "Payment account",
-    IndicatorKind.address: "Physical address",
-    IndicatorKind.tracking_number: "Courier tracking number",
+INDICATOR_LABELS: dict[str, LazyProxy] = {
+    IndicatorKind.listing_url: lazy_gettext("Listing URL"),
+    IndicatorKind.store_url: lazy_gettext("Store URL"),
+    IndicatorKind.seller_id: lazy_gettext("Seller / store id"),
+    IndicatorKind.shop_name: lazy_gettext("Shop name"),
+    IndicatorKind.phone: lazy_gettext("Phone"),
+    IndicatorKind.email: lazy_gettext("E-mail"),
+    IndicatorKind.handle: lazy_gettext("Messaging handle"),
+    IndicatorKind.domain: lazy_gettext("Website domain"),
+    IndicatorKind.payment_account: lazy_gettext("Payment account"),
+    IndicatorKind.address: lazy_gettext("Physical address"),
+    IndicatorKind.tracking_number: lazy_gettext("Courier tracking number"),
 }
 
 

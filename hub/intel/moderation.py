@@ -1,18 +1,26 @@
 """What a working group's coordinators do to its board: hide a report (its author is told
 why), pin one to the top, and merge duplicates into one report."""
 
+from collections.abc import Callable
+
 from sqlmodel import Session, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.errors import Conflict, FormCheck, NotFound
+from hub.i18n import gettext as _
 from hub.intel import search_index
 from hub.intel.correlation import actor_of, can_see
 from hub.intel.models import IntelReport
+from hub.members.models import Person
 from hub.notify.models import Notification
 from hub.policy import Action, Actor, ensure, visible_intel
 
 
-def _tell_author(session: Session, report: IntelReport, text: str) -> None:
+def _tell_author(session: Session, report: IntelReport, write: Callable[[], str]) -> None:
+    """A line for the report's author, written in their language."""
+    author = session.get(Person, report.author_id)
+    with i18n.presenting(author.language if author else "", author.time_zone if author else ""):
+        text = write()
     session.add(
         Notification(
             person_id=report.author_id,
@@ -30,12 +38,18 @@ def hide(session: Session, actor: Actor, report: IntelReport, reason: str) -> No
     check = FormCheck()
     reason = reason.strip()
     if not reason:
-        check.fail("reason", "Say why the report is hidden: its author is told.")
+        check.fail("reason", _("Say why the report is hidden: its author is told."))
     check.done()
     report.hidden_reason = reason[:1000]
     session.add(report)
     _tell_author(
-        session, report, f"A coordinator hid your report “{report.title}”: {report.hidden_reason}"
+        session,
+        report,
+        lambda: _(
+            "A coordinator hid your report “%(title)s”: %(reason)s",
+            title=report.title,
+            reason=report.hidden_reason,
+        ),
     )
     audit.record(
         session, actor.audit_id, actor.label, "intel.hidden", f"report:{report.id}", reason=reason
@@ -49,7 +63,11 @@ def unhide(session: Session, actor: Actor, report: IntelReport) -> None:
         return
     report.hidden_reason = ""
     session.add(report)
-    _tell_author(session, report, f"Your report “{report.title}” is shown on the board again.")
+    _tell_author(
+        session,
+        report,
+        lambda: _("Your report “%(title)s” is shown on the board again.", title=report.title),
+    )
     audit.record(session, actor.audit_id, actor.label, "intel.unhidden", f"report:{report.id}")
     session.commit()
 
@@ -77,14 +95,24 @@ def merge(session: Session, actor: Actor, duplicate: IntelReport, into_id: int) 
         select(IntelReport).where(IntelReport.id == into_id, visible_intel(actor))
     ).first()
     if target is None or target.group_id != duplicate.group_id:
-        raise NotFound("Merge into a report of the same working group: that one is not.")
+        raise NotFound(_("Merge into a report of the same working group: that one is not."))
     if target.id == duplicate.id or target.merged_into_id is not None:
-        raise Conflict("A report cannot be merged into itself or into a merged report.")
+        raise Conflict(_("A report cannot be merged into itself or into a merged report."))
     duplicate.merged_into_id = target.id
     session.add(duplicate)
     author = actor_of(session, duplicate.author_id)
-    kept = f"“{target.title}”" if author and can_see(session, author, target) else "another report"
-    _tell_author(session, duplicate, f"Your report “{duplicate.title}” was merged into {kept}.")
+    shown = author is not None and can_see(session, author, target)
+
+    def write() -> str:
+        if shown:
+            return _(
+                "Your report “%(title)s” was merged into “%(kept)s”.",
+                title=duplicate.title,
+                kept=target.title,
+            )
+        return _("Your report “%(title)s” was merged into another report.", title=duplicate.title)
+
+    _tell_author(session, duplicate, write)
     search_index.reindex(session, duplicate.id or 0)
     audit.record(
         session,

@@ -17,6 +17,8 @@ from hub.events import schedule as event_schedule
 from hub.events.times import viewer_zone
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.intel import (
     correlation,
     discussion,
@@ -28,12 +30,12 @@ from hub.intel import (
 )
 from hub.intel.models import (
     CATEGORY_LABELS,
+    CONFIDENCE_LABELS,
     INDICATOR_LABELS,
     INFRINGEMENT_LABELS,
     RELIABILITY_LABELS,
     STATUS_LABELS,
     TLP_LABELS,
-    Confidence,
     IntelReport,
     ReportRecipient,
     ReportVersion,
@@ -49,7 +51,7 @@ BLANK_INDICATOR_ROWS = 3
 LABELS = {
     "categories": CATEGORY_LABELS,
     "infringements": INFRINGEMENT_LABELS,
-    "confidences": {c.value: c.value.title() for c in Confidence},
+    "confidences": CONFIDENCE_LABELS,
     "reliabilities": RELIABILITY_LABELS,
     "tlps": TLP_LABELS,
     "statuses": STATUS_LABELS,
@@ -191,9 +193,12 @@ def follow_board(slug: str, request: Request, session: SessionDep, actor: Curren
     now_following = discussion.toggle_group_follow(session, actor, group.id or 0)
     flash(
         request,
-        f"You follow the {group.name} board now: new reports you may read are notified."
+        _(
+            "You follow the %(group)s board now: new reports you may read are notified.",
+            group=group.name,
+        )
         if now_following
-        else f"You no longer follow the {group.name} board.",
+        else _("You no longer follow the %(group)s board.", group=group.name),
     )
     return redirect(request, f"/groups/{group.slug}/intel")
 
@@ -270,7 +275,7 @@ def post_report(
         report = service.create_report(session, actor, group, form, settings, files)
     except InvalidForm as invalid:
         return _form_page(request, group, form, invalid.errors, status_code=invalid.status_code)
-    flash(request, f"Your report was posted to {group.name}.")
+    flash(request, _("Your report was posted to %(group)s.", group=group.name))
     return redirect(request, f"/intel/{report.id}")
 
 
@@ -330,7 +335,7 @@ def report_page_response(
             "group": seen.group,
             "author": seen.author,
             "brand": seen.brand,
-            "indicators": [indicator for indicator, _ in indicators],
+            "indicators": [indicator for indicator, _count in indicators],
             "files": evidence.of_report(session, report),
             "can_add_evidence": can(actor, Action.add_evidence, report),
             "correlated": {indicator.id: count for indicator, count in indicators if count},
@@ -454,7 +459,7 @@ def edit(
         service.update_report(session, actor, report, form)
     except InvalidForm as invalid:
         return _form_page(request, group, form, invalid.errors, report)
-    flash(request, "Your changes were saved; the earlier version is kept.")
+    flash(request, _("Your changes were saved; the earlier version is kept."))
     return redirect(request, f"/intel/{report.id}")
 
 
@@ -473,14 +478,18 @@ def change_status(
     zone = viewer_zone(request, actor)
     when = event_schedule.local_moment(happened_at, zone) if happened_at.strip() else None
     if happened_at.strip() and when is None:
-        errors = {"happened_at": "Give the time as a date and a time, e.g. 2026-03-01 14:30."}
+        errors = {
+            "happened_at": _(
+                "Give the time as a date and a time, e.g. %(example)s.", example="2026-03-01 14:30"
+            )
+        }
         return report_page_response(request, session, actor, report, errors, values)
     try:
         service.change_status(session, actor, report, status, note, when)
     except InvalidForm as invalid:
         session.rollback()
         return report_page_response(request, session, actor, report_id, invalid.errors, values)
-    flash(request, f"Status is now {STATUS_LABELS.get(status, status)}.")
+    flash(request, _("Status is now %(status)s.", status=STATUS_LABELS.get(status, status)))
     return redirect(request, f"/intel/{report.id}")
 
 
@@ -526,7 +535,7 @@ def add_evidence(
         return report_page_response(request, session, actor, report, bad_file.errors)
     if not files:
         return report_page_response(
-            request, session, actor, report, {"evidence": "Choose at least one file."}
+            request, session, actor, report, {"evidence": _("Choose at least one file.")}
         )
     try:
         evidence.attach(session, settings, actor, report, files)
@@ -535,7 +544,7 @@ def add_evidence(
             request, session, actor, report, full.errors, status_code=full.status_code
         )
     session.commit()
-    flash(request, f"{len(files)} file{'s' if len(files) != 1 else ''} added.")
+    flash(request, ngettext("%(num)s file added.", "%(num)s files added.", len(files)))
     return redirect(request, f"/intel/{report.id}#evidence")
 
 
@@ -611,7 +620,7 @@ def hide(
         moderation.hide(session, actor, report, reason)
     except InvalidForm as invalid:
         return report_page_response(request, session, actor, report, invalid.errors)
-    flash(request, "The report is hidden from the board; its author was told why.")
+    flash(request, _("The report is hidden from the board; its author was told why."))
     return redirect(request, f"/intel/{report.id}")
 
 
@@ -619,7 +628,7 @@ def hide(
 def unhide(report_id: int, request: Request, session: SessionDep, actor: CurrentActor) -> Response:
     report = service.get_visible(session, actor, report_id)
     moderation.unhide(session, actor, report)
-    flash(request, "The report is on the board again.")
+    flash(request, _("The report is on the board again."))
     return redirect(request, f"/intel/{report.id}")
 
 
@@ -629,7 +638,7 @@ def pin(
 ) -> Response:
     report = service.get_visible(session, actor, report_id)
     moderation.set_pinned(session, actor, report, pinned == "1")
-    flash(request, "Pinned to the top of the board." if pinned == "1" else "Unpinned.")
+    flash(request, _("Pinned to the top of the board.") if pinned == "1" else _("Unpinned."))
     return redirect(request, f"/intel/{report.id}")
 
 
@@ -643,5 +652,5 @@ def merge(
 ) -> Response:
     report = service.get_visible(session, actor, report_id)
     target = moderation.merge(session, actor, report, into)
-    flash(request, f"Merged into report {target.id}.")
+    flash(request, _("Merged into report %(id)s.", id=target.id))
     return redirect(request, f"/intel/{target.id}")

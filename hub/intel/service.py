@@ -14,12 +14,13 @@ from sqlalchemy import ColumnElement, exists, literal, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.api import webhooks
 from hub.clock import as_utc, utcnow
 from hub.config import Settings
 from hub.errors import Conflict, FormCheck, Invalid, InvalidForm, NotFound
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
 from hub.intel import correlation, discussion, evidence, search_index
 from hub.intel import indicators as indicator_rules
 from hub.intel.markdown import to_safe_html
@@ -114,11 +115,14 @@ def check_form(
     check = FormCheck()
     form.title = form.title.strip()
     if not form.title:
-        check.fail("title", "Give the report a title, e.g. the seller's name and marketplace.")
+        check.fail("title", _("Give the report a title, e.g. the seller's name and marketplace."))
     elif len(form.title) > 200:
-        check.fail("title", "Keep the title under 200 characters.")
+        check.fail("title", _("Keep the title under %(most)s characters.", most=i18n.number(200)))
     if len(form.body_md) > 50_000:
-        check.fail("body_md", "Keep the description under 50,000 characters.")
+        check.fail(
+            "body_md",
+            _("Keep the description under %(most)s characters.", most=i18n.number(50_000)),
+        )
     for name, value, allowed in (
         ("category", form.category, Category),
         ("infringement", form.infringement, Infringement),
@@ -127,24 +131,35 @@ def check_form(
         ("tlp", form.tlp, Tlp),
     ):
         if value not in {member.value for member in allowed}:
-            check.fail(name, "Choose one of the options offered.")
+            check.fail(name, _("Choose one of the options offered."))
     for name in ("marketplace", "brands_affected", "products_affected"):
         setattr(form, name, getattr(form, name).strip())
     if len(form.marketplace) > 120:
-        check.fail("marketplace", "Keep the marketplace under 120 characters.")
+        check.fail(
+            "marketplace",
+            _("Keep the marketplace under %(most)s characters.", most=i18n.number(120)),
+        )
     for name in ("brands_affected", "products_affected"):
         if len(getattr(form, name)) > 500:
-            check.fail(name, "Keep this under 500 characters.")
+            check.fail(name, _("Keep this under %(most)s characters.", most=i18n.number(500)))
     normalised: list[tuple[str, str, str]] = []
     filled = [(kind, value.strip()) for kind, value in form.indicators if value.strip()]
     if len(filled) > MAX_INDICATORS:
-        check.fail("indicators", f"A report can carry at most {MAX_INDICATORS} indicators.")
+        check.fail(
+            "indicators",
+            _("A report can carry at most %(most)s indicators.", most=i18n.number(MAX_INDICATORS)),
+        )
     for kind, value in filled[:MAX_INDICATORS]:
         if kind not in {member.value for member in IndicatorKind}:
-            check.fail("indicators", f"Choose what kind of indicator '{value}' is.")
+            check.fail(
+                "indicators", _("Choose what kind of indicator '%(value)s' is.", value=value)
+            )
             continue
         if len(value) > 1000:
-            check.fail("indicators", "An indicator can be at most 1,000 characters.")
+            check.fail(
+                "indicators",
+                _("An indicator can be at most %(most)s characters.", most=i18n.number(1000)),
+            )
             continue
         try:
             normalised.append((kind, value, indicator_rules.normalise(kind, value)))
@@ -157,7 +172,7 @@ def check_form(
         )
         if not addresses:
             check.fail(
-                "recipients", "TLP:RED needs the people who may read it: enter their e-mails."
+                "recipients", _("TLP:RED needs the people who may read it: enter their e-mails.")
             )
         found = list(
             session.exec(
@@ -169,7 +184,11 @@ def check_form(
         missing = sorted(set(addresses) - {p.email for p in found})
         if missing:
             check.fail(
-                "recipients", f"Nobody active in the hub has the address {', '.join(missing)}."
+                "recipients",
+                _(
+                    "Nobody active in the hub has the address %(addresses)s.",
+                    addresses=", ".join(missing),
+                ),
             )
         recipients = found
     return check, normalised, recipients
@@ -338,7 +357,9 @@ def change_status(
             STATUS_LABELS.get(report.status, report.status),
             STATUS_LABELS.get(to_status, to_status),
         )
-        raise Conflict(f"A report that is '{now}' cannot become '{wanted}'.")
+        raise Conflict(
+            _("A report that is '%(now)s' cannot become '%(wanted)s'.", now=now, wanted=wanted)
+        )
     at = _when_it_happened(session, report, happened_at)
     change = StatusChange(
         report_id=report.id or 0,
@@ -353,9 +374,7 @@ def change_status(
     report.updated_at = utcnow()
     session.add(report)
     session.add(change)
-    discussion.notify_status_change(
-        session, actor, report, STATUS_LABELS.get(to_status, to_status).lower()
-    )
+    discussion.notify_status_change(session, actor, report, to_status)
     audit.record(
         session,
         actor.audit_id,
@@ -379,7 +398,7 @@ def _when_it_happened(
         return now
     at = as_utc(happened_at).replace(microsecond=0)
     if at > now:
-        raise InvalidForm({"happened_at": "That time is still to come; give when it happened."})
+        raise InvalidForm({"happened_at": _("That time is still to come; give when it happened.")})
     previous = session.exec(
         select(func.max(StatusChange.at)).where(StatusChange.report_id == report.id)
     ).one()
@@ -387,8 +406,11 @@ def _when_it_happened(
     if at < earliest:
         raise InvalidForm(
             {
-                "happened_at": "That is before the report's previous status change "
-                f"({earliest:%d %b %Y, %H:%M} UTC); give a later time."
+                "happened_at": _(
+                    "That is before the report's previous status change (%(moment)s); "
+                    "give a later time.",
+                    moment=i18n.when(earliest),
+                )
             }
         )
     return at
@@ -433,7 +455,7 @@ def get_visible(session: Session, actor: Actor, report_id: int) -> IntelReport:
         select(IntelReport).where(IntelReport.id == report_id, visible_intel(actor))
     ).first()
     if report is None:
-        raise NotFound("There is no report at this address, or it is not shared with you.")
+        raise NotFound(_("There is no report at this address, or it is not shared with you."))
     return report
 
 
@@ -464,7 +486,7 @@ def report_context(session: Session, actor: Actor, report_id: int) -> ReportCont
         .where(col(IntelReport.id) == report_id, visible_intel(actor))
     ).first()
     if row is None:
-        raise NotFound("There is no report at this address, or it is not shared with you.")
+        raise NotFound(_("There is no report at this address, or it is not shared with you."))
     report, group, author, brand, follows = row
     return ReportContext(report, group, author, brand, bool(follows))
 
@@ -484,10 +506,12 @@ def handling_times(history: Sequence[tuple[StatusChange, Person]]) -> dict[int, 
     """For each takedown in a report's history, how long after its notice it came."""
     times: dict[int, str] = {}
     notice: datetime | None = None
-    for change, _ in history:
+    for change, _person in history:
         if change.to_status == Status.taken_down and notice is not None:
             hours = (as_utc(change.at) - notice).total_seconds() / 3600
-            times[change.id or 0] = f"{hours:.1f} hours after the notice"
+            times[change.id or 0] = _(
+                "%(hours)s hours after the notice", hours=i18n.number(hours, 1)
+            )
         notice = as_utc(change.at) if change.to_status == Status.notice_filed else None
     return times
 

@@ -1,4 +1,7 @@
-"""ISO 3166-1 country codes and their names (from Debian's iso-codes data)."""
+"""ISO 3166-1 country codes and their names (from Debian's iso-codes data); in another
+language than English, the names CLDR gives that language (through Babel)."""
+
+from hub import i18n
 
 COUNTRIES: dict[str, str] = {
     "AD": "Andorra",
@@ -254,4 +257,16 @@ COUNTRIES: dict[str, str] = {
 
 
 def country_name(code: str) -> str:
-    return COUNTRIES.get(code, code)
+    """A country as the viewer reads its name: 'France', '法国'; an unknown code as given."""
+    english = COUNTRIES.get(code)
+    if english is None:
+        return code
+    presentation = i18n.current()
+    if presentation.language == i18n.SOURCE_LANGUAGE:
+        return english
+    return str(presentation.locale.territories.get(code) or english)
+
+
+def country_names() -> dict[str, str]:
+    """Every country code with its name in the viewer's language, for a form's choices."""
+    return {code: country_name(code) for code in COUNTRIES}

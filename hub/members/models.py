@@ -7,6 +7,7 @@ from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
+from hub.i18n import lazy_gettext
 
 
 class OrgKind(StrEnum):
@@ -22,10 +23,11 @@ class Role(StrEnum):
     alliance_admin = "alliance_admin"
 
 
+# Shown in the viewer's language: each label is translated whenever it is written out.
 ROLE_LABELS = {
-    Role.member: "Member",
-    Role.brand_admin: "Brand admin",
-    Role.alliance_admin: "Alliance admin",
+    Role.member: lazy_gettext("Member"),
+    Role.brand_admin: lazy_gettext("Brand admin"),
+    Role.alliance_admin: lazy_gettext("Alliance admin"),
 }
 
 

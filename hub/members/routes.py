@@ -10,8 +10,9 @@ from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
 from hub.members import service
-from hub.members.countries import COUNTRIES
+from hub.members.countries import country_name
 from hub.members.models import ROLE_LABELS, Brand, Person, Role
 from hub.policy import Action, Actor, assignable_roles, can
 from hub.web import after_change, flash, redirect, render
@@ -27,7 +28,13 @@ def directory(
     return render(
         request,
         "members/directory.html",
-        {"cards": cards, "q": q, "group": group, "groups": groups.all_groups(session)},
+        {
+            "cards": cards,
+            "q": q,
+            "group": group,
+            "groups": groups.all_groups(session),
+            "country_name": country_name,
+        },
         block="results",
     )
 
@@ -50,15 +57,17 @@ def _profile_page(
         service.people_of(session, brand) if can(actor, Action.view_brand_people, view) else None
     )
     is_brand_admin = can(actor, Action.request_group_join, brand.id)
+    domains = service.domains_of(session, brand)
     return render(
         request,
         "members/profile.html",
         {
             "brand": brand,
-            "country": COUNTRIES.get(brand.country, brand.country),
+            "country": country_name(brand.country),
             "groups": service.groups_by_brand(session, [brand.id or 0])[brand.id or 0],
             "people": people,
-            "domains": service.domains_of(session, brand),
+            "domains": domains,
+            "domains_text": service.any_of_domains(domains),
             "can_manage": can(actor, Action.manage_brand_people, brand.id),
             "open_groups": groups.groups_open_to(session, brand) if is_brand_admin else [],
             "pending": groups.pending_of_brand(session, brand.id or 0) if is_brand_admin else [],
@@ -77,13 +86,15 @@ def _people_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
+    domains = service.domains_of(session, brand)
     return render(
         request,
         "members/people.html",
         {
             "brand": brand,
             "people": service.people_of(session, brand, include_inactive=True),
-            "domains": service.domains_of(session, brand),
+            "domains": domains,
+            "domains_text": service.any_of_domains(domains),
             "roles": assignable_roles(actor, brand.kind),
             "errors": errors or {},
             "values": values or {},
@@ -119,7 +130,14 @@ def add_person(
     except InvalidForm as invalid:
         values = {"name": name, "email": email, "role": role, "job_title": job_title}
         return _people_page(request, session, actor, brand, invalid.errors, values)
-    flash(request, f"{person.name} was added. They can sign in with {person.email}.")
+    flash(
+        request,
+        _(
+            "%(name)s was added. They can sign in with %(email)s.",
+            name=person.name,
+            email=person.email,
+        ),
+    )
     return redirect(request, f"/brands/{brand.slug}/people")
 
 
@@ -135,7 +153,11 @@ def change_role(
     brand = _managed_brand(session, actor, slug)
     person = service.change_role(session, actor, brand, person_id, role)
     return _person_changed(
-        request, actor, brand, person, f"{person.name}'s role is now {ROLE_LABELS[Role(role)]}."
+        request,
+        actor,
+        brand,
+        person,
+        _("%(name)s's role is now %(role)s.", name=person.name, role=ROLE_LABELS[Role(role)]),
     )
 
 
@@ -146,7 +168,11 @@ def deactivate(
     brand = _managed_brand(session, actor, slug)
     person = service.set_active(session, actor, brand, person_id, active=False)
     return _person_changed(
-        request, actor, brand, person, f"{person.name} is deactivated and signed out everywhere."
+        request,
+        actor,
+        brand,
+        person,
+        _("%(name)s is deactivated and signed out everywhere.", name=person.name),
     )
 
 
@@ -156,7 +182,9 @@ def reactivate(
 ) -> Response:
     brand = _managed_brand(session, actor, slug)
     person = service.set_active(session, actor, brand, person_id, active=True)
-    return _person_changed(request, actor, brand, person, f"{person.name} can sign in again.")
+    return _person_changed(
+        request, actor, brand, person, _("%(name)s can sign in again.", name=person.name)
+    )
 
 
 def _person_changed(
@@ -188,5 +216,7 @@ def request_join(
         return _profile_page(request, session, actor, brand, invalid.errors, values)
     group = session.get(WorkingGroup, join_request.group_id)
     assert group is not None
-    flash(request, f"Your request to join {group.name} was sent to its coordinators.")
+    flash(
+        request, _("Your request to join %(group)s was sent to its coordinators.", group=group.name)
+    )
     return redirect(request, f"/brands/{brand.slug}")

@@ -3,12 +3,14 @@
 import re
 from dataclasses import dataclass
 
+from babel.lists import format_list
 from sqlmodel import Session, col, func, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.auth import sessions
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.groups.models import GroupMembership, WorkingGroup
+from hub.i18n import gettext as _
 from hub.members.countries import COUNTRIES
 from hub.members.models import Brand, BrandDomain, OrgKind, Person, Role
 from hub.policy import Action, Actor, BrandView, assignable_roles, can, ensure
@@ -27,7 +29,7 @@ class BrandCard:
 def get_brand(session: Session, slug: str) -> Brand:
     brand = session.exec(select(Brand).where(Brand.slug == slug)).first()
     if brand is None:
-        raise NotFound("There is no member organisation at this address.")
+        raise NotFound(_("There is no member organisation at this address."))
     return brand
 
 
@@ -98,6 +100,14 @@ def domains_of(session: Session, brand: Brand) -> list[str]:
     )
 
 
+def any_of_domains(domains: list[str]) -> str:
+    """A brand's e-mail domains as alternatives, the way the viewer's language lists them:
+    '@a.example or @b.example', '@a.example或@b.example'."""
+    return format_list(
+        [f"@{domain}" for domain in domains], style="or", locale=i18n.current().locale
+    )
+
+
 def count_active_with_role(session: Session, brand_id: int, role: str) -> int:
     return session.exec(
         select(func.count())
@@ -109,7 +119,7 @@ def count_active_with_role(session: Session, brand_id: int, role: str) -> int:
 def _person_of_brand(session: Session, brand: Brand, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None or person.brand_id != brand.id:
-        raise NotFound("That person is not part of this organisation.")
+        raise NotFound(_("That person is not part of this organisation."))
     return person
 
 
@@ -119,11 +129,21 @@ def _keeps_an_admin(session: Session, brand: Brand, person: Person) -> None:
     if not person.is_active or person.role not in (Role.brand_admin, Role.alliance_admin):
         return
     if count_active_with_role(session, brand.id or 0, person.role) <= 1:
-        title = "brand admin" if person.role == Role.brand_admin else "alliance admin"
-        raise Conflict(
-            f"{person.name} is the only active {title} of {brand.name}. Make someone else "
-            f"{'a' if title == 'brand admin' else 'an'} {title} first."
-        )
+        if person.role == Role.brand_admin:
+            message = _(
+                "%(name)s is the only active brand admin of %(brand)s. Make someone else a "
+                "brand admin first.",
+                name=person.name,
+                brand=brand.name,
+            )
+        else:
+            message = _(
+                "%(name)s is the only active alliance admin of %(brand)s. Make someone else an "
+                "alliance admin first.",
+                name=person.name,
+                brand=brand.name,
+            )
+        raise Conflict(message)
 
 
 def add_person(
@@ -133,25 +153,40 @@ def add_person(
     check = FormCheck()
     name, email, job_title = name.strip(), email.strip().lower(), job_title.strip()
     if not name:
-        check.fail("name", "Enter the person's name.")
+        check.fail("name", _("Enter the person's name."))
     elif len(name) > 120:
-        check.fail("name", "Keep the name under 120 characters.")
+        check.fail("name", _("Keep the name under 120 characters."))
     if not EMAIL_PATTERN.match(email):
-        check.fail("email", "Enter an e-mail address like name@yourbrand.com.")
+        check.fail("email", _("Enter an e-mail address like name@yourbrand.com."))
     else:
         domains = domains_of(session, brand)
         domain = email.rpartition("@")[2]
         if domain not in domains:
-            allowed = ", ".join(f"@{d}" for d in domains) or "(none set up yet)"
-            check.fail(
-                "email",
-                f"{brand.name} people sign in with {allowed} addresses; @{domain} is not one "
-                "of them.",
-            )
+            if domains:
+                check.fail(
+                    "email",
+                    _(
+                        "%(brand)s people sign in with %(allowed)s addresses; @%(domain)s is "
+                        "not one of them.",
+                        brand=brand.name,
+                        allowed=", ".join(f"@{d}" for d in domains),
+                        domain=domain,
+                    ),
+                )
+            else:
+                check.fail(
+                    "email",
+                    _(
+                        "%(brand)s has no e-mail domain set up yet, so @%(domain)s cannot sign "
+                        "in. Ask the alliance to add the brand's domains.",
+                        brand=brand.name,
+                        domain=domain,
+                    ),
+                )
         elif session.exec(select(Person).where(Person.email == email)).first() is not None:
-            check.fail("email", f"{email} is already in the hub.")
+            check.fail("email", _("%(email)s is already in the hub.", email=email))
     if role not in assignable_roles(actor, brand.kind):
-        check.fail("role", "Choose one of the roles offered.")
+        check.fail("role", _("Choose one of the roles offered."))
     check.done()
     person = Person(
         brand_id=brand.id or 0, name=name, email=email, role=role, job_title=job_title[:120]
@@ -168,7 +203,7 @@ def change_role(session: Session, actor: Actor, brand: Brand, person_id: int, ro
     person = _person_of_brand(session, brand, person_id)
     if role not in assignable_roles(actor, brand.kind):
         check = FormCheck()
-        check.fail("role", "Choose one of the roles offered.")
+        check.fail("role", _("Choose one of the roles offered."))
         check.done()
     if role == person.role:
         return person
@@ -199,7 +234,7 @@ def set_active(
         return person
     if not active:
         if person.id == actor.person_id:
-            raise Conflict("You cannot deactivate yourself.")
+            raise Conflict(_("You cannot deactivate yourself."))
         _keeps_an_admin(session, brand, person)
     person.is_active = active
     session.add(person)
@@ -219,7 +254,8 @@ def set_active(
 def check_slug(check: FormCheck, slug: str) -> None:
     if not SLUG_PATTERN.match(slug):
         check.fail(
-            "slug", "Use 1-60 lowercase letters, digits and hyphens, like 'maison-verrault'."
+            "slug",
+            _("Use 1-60 lowercase letters, digits and hyphens, like 'maison-verrault'."),
         )
 
 
@@ -239,35 +275,38 @@ def create_brand(
     check = FormCheck()
     name, slug, country = name.strip(), slug.strip().lower(), country.strip().upper()
     if not name:
-        check.fail("name", "Enter the brand's name.")
+        check.fail("name", _("Enter the brand's name."))
     elif len(name) > 120:
-        check.fail("name", "Keep the name under 120 characters.")
+        check.fail("name", _("Keep the name under 120 characters."))
     check_slug(check, slug)
     if "slug" not in check.errors and session.exec(select(Brand).where(Brand.slug == slug)).first():
-        check.fail("slug", f"The address /brands/{slug} is taken. Choose another.")
+        check.fail("slug", _("The address /brands/%(slug)s is taken. Choose another.", slug=slug))
     if country not in COUNTRIES:
-        check.fail("country", "Choose the country of the brand's head office.")
+        check.fail("country", _("Choose the country of the brand's head office."))
     domain_list = sorted(
         {d.strip().lower().lstrip("@") for d in re.split(r"[\s,]+", domains) if d.strip()}
     )
     if not domain_list:
-        check.fail("domains", "Enter at least one e-mail domain, like maison-verrault.com.")
+        check.fail("domains", _("Enter at least one e-mail domain, like maison-verrault.com."))
     for domain in domain_list:
         if not DOMAIN_PATTERN.match(domain):
-            check.fail("domains", f"'{domain}' is not a domain name.")
+            check.fail("domains", _("'%(domain)s' is not a domain name.", domain=domain))
             break
         owner = session.exec(select(BrandDomain).where(BrandDomain.domain == domain)).first()
         if owner is not None:
-            check.fail("domains", f"@{domain} already belongs to another organisation.")
+            check.fail(
+                "domains",
+                _("@%(domain)s already belongs to another organisation.", domain=domain),
+            )
             break
     website = website.strip()
     if website and not re.match(r"^https?://[^\s]+$", website):
-        check.fail("website", "Enter the website as a full address, like https://example.com.")
+        check.fail("website", _("Enter the website as a full address, like https://example.com."))
     known_groups = set(
         session.exec(select(WorkingGroup.id).where(col(WorkingGroup.id).in_(group_ids or []))).all()
     )
     if set(group_ids or []) - known_groups:
-        check.fail("groups", "One of the chosen working groups does not exist.")
+        check.fail("groups", _("One of the chosen working groups does not exist."))
     check.done()
     brand = Brand(
         name=name,

@@ -1,6 +1,9 @@
 """Notifications by e-mail, as each person chose per topic: the worker mails the instant
 ones within seconds and gathers the rest into one daily digest, grouped by working group.
 
+Each mail is written in its reader's language and time zone (hub.i18n.presenting), as
+they chose on their profile. The notification's own line was written when it was made.
+
 TLP holds in e-mail too: an item about a TLP:RED or TLP:AMBER+STRICT report never puts
 the report's words in a mail body; the mail says there is one and links to it, and the hub
 asks the reader to sign in before showing it.
@@ -13,10 +16,13 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from hub import i18n
 from hub.auth.sessions import load_actor
 from hub.config import Settings
 from hub.events.times import to_local
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.intel.models import TLP_LABELS, Indicator, IntelReport, Tlp
 from hub.members.models import Brand, Person
 from hub.notify.models import Notification
@@ -76,7 +82,8 @@ def _marking(session: Session, item: Notification, report: IntelReport | None) -
 
 def _line(settings: Settings, item: Notification, marking: str) -> str:
     if marking:
-        return f"There is an item marked {marking} for you on the hub.\n{_link(settings, item)}"
+        there_is = _("There is an item marked %(marking)s for you on the hub.", marking=marking)
+        return f"{there_is}\n{_link(settings, item)}"
     return f"{item.text}\n{_link(settings, item)}"
 
 
@@ -155,12 +162,17 @@ def mail_instant(session: Session, settings: Settings, now: datetime) -> int:
         if delivery == Delivery.instant and person.is_active:
             report = reports.get(item.report_id or 0)
             marking = _marking(session, item, report)
-            subject = f"An item marked {marking} for you" if marking else item.text[:150]
+            with i18n.presenting(person.language, person.time_zone):
+                if marking:
+                    subject = _("An item marked %(marking)s for you", marking=marking)
+                else:
+                    subject = item.text[:150]
+                body = _line(settings, item, marking) + "\n"
             queue_mail(
                 session,
                 person.email,
                 " ".join(subject.split()),
-                _line(settings, item, marking) + "\n",
+                body,
                 dedupe_key=f"notification:{item.id}",
             )
             queued += 1
@@ -197,8 +209,13 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> int:
         items = [item for item in items if item.id not in unreadable]
         if not items:
             continue
-        body = _digest_body(session, settings, items)
-        subject = f"Your Alliance Hub digest: {len(items)} update{'s' if len(items) != 1 else ''}"
+        with i18n.presenting(person.language, person.time_zone):
+            body = _digest_body(session, settings, items)
+            subject = ngettext(
+                "Your Alliance Hub digest: %(num)s update",
+                "Your Alliance Hub digest: %(num)s updates",
+                len(items),
+            )
         if queue_mail(
             session, person.email, subject, body, dedupe_key=f"digest:{person_id}:{local:%Y-%m-%d}"
         ):
@@ -223,11 +240,13 @@ def _digest_body(session: Session, settings: Settings, items: list[Notification]
             select(WorkingGroup).where(col(WorkingGroup.id).in_([g for g in by_group if g]))
         )
     }
-    parts = ["What happened on the hub since your last digest.\n"]
+    parts = [_("What happened on the hub since your last digest.") + "\n"]
     for group_id in sorted(by_group, key=lambda g: (g is None, names.get(g, ""))):
-        title = names.get(group_id, "Working group") if group_id else "Across the alliance"
+        named = names.get(group_id) or _("Working group")
+        title = named if group_id else _("Across the alliance")
         parts.append(f"== {title} ==")
         parts.extend(f"- {line}" for line in by_group[group_id])
         parts.append("")
-    parts.append(f"Choose what reaches you by e-mail: {settings.base_url.rstrip('/')}/me")
+    settings_page = f"{settings.base_url.rstrip('/')}/me"
+    parts.append(_("Choose what reaches you by e-mail: %(address)s", address=settings_page))
     return "\n".join(parts) + "\n"

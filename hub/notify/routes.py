@@ -31,7 +31,7 @@ def mark_one_read(
 ) -> Response:
     item = service.mark_read(session, actor, notification_id)
     if is_fragment_request(request):
-        return render(request, "notify/_item.html", {"item": item})
+        return render(request, "notify/_item.html", {"item": item, "just_read": True})
     return redirect(request, "/notifications")
 
 

@@ -5,6 +5,7 @@ from sqlmodel import Session, col, func, select, update
 
 from hub.clock import utcnow
 from hub.errors import NotFound
+from hub.i18n import gettext as _
 from hub.intel.models import IntelReport
 from hub.notify.models import Notification
 from hub.policy import Actor, visible_intel
@@ -56,7 +57,7 @@ def mark_read(session: Session, actor: Actor, notification_id: int) -> Notificat
         )
     ).first()
     if item is None:
-        raise NotFound("There is no such notification among yours.")
+        raise NotFound(_("There is no such notification among yours."))
     if item.read_at is None:
         item.read_at = utcnow()
         session.add(item)

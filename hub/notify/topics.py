@@ -5,9 +5,12 @@ listed whatever the choice."""
 from dataclasses import dataclass
 from enum import StrEnum
 
+from babel.support import LazyProxy
 from sqlmodel import Session, col, select
 
 from hub.errors import FormCheck
+from hub.i18n import gettext as _
+from hub.i18n import lazy_gettext
 from hub.notify.models import NotificationPreference
 
 
@@ -17,17 +20,18 @@ class Delivery(StrEnum):
     off = "off"
 
 
-DELIVERY_LABELS: dict[str, str] = {
-    Delivery.instant: "At once",
-    Delivery.digest: "In a daily digest",
-    Delivery.off: "Not by e-mail",
+# Shown in the viewer's language: each label is translated whenever it is written out.
+DELIVERY_LABELS: dict[str, LazyProxy] = {
+    Delivery.instant: lazy_gettext("At once"),
+    Delivery.digest: lazy_gettext("In a daily digest"),
+    Delivery.off: lazy_gettext("Not by e-mail"),
 }
 
 
 @dataclass(frozen=True)
 class Topic:
     key: str  # at most 20 characters (notification_preference.topic)
-    label: str
+    label: LazyProxy  # translated whenever it is shown
     default: Delivery
     kinds: tuple[str, ...]  # Notification.kind values of the topic
 
@@ -46,43 +50,43 @@ EVENT_REGISTRATION_KINDS = (
 TOPICS: tuple[Topic, ...] = (
     Topic(
         "new_reports",
-        "New reports on boards I follow",
+        lazy_gettext("New reports on boards I follow"),
         Delivery.digest,
         ("intel.new_report",),
     ),
     Topic(
         "correlations",
-        "Another report names an indicator of my report",
+        lazy_gettext("Another report names an indicator of my report"),
         Delivery.instant,
         ("intel.match",),
     ),
     Topic(
         "discussion",
-        "Comments, mentions, confirmations and status changes on reports I follow",
+        lazy_gettext("Comments, mentions, confirmations and status changes on reports I follow"),
         Delivery.digest,
         ("intel.activity",),
     ),
     Topic(
         "moderation",
-        "A coordinator hides or merges my report",
+        lazy_gettext("A coordinator hides or merges my report"),
         Delivery.instant,
         ("intel.moderated",),
     ),
     Topic(
         "testbuys",
-        "My brand's test-buy sign-ups and verdicts",
+        lazy_gettext("My brand's test-buy sign-ups and verdicts"),
         Delivery.instant,
         ("testbuy.signup", "testbuy.verdict"),
     ),
     Topic(
         "events",
-        "My event registrations, and changes to those events",
+        lazy_gettext("My event registrations, and changes to those events"),
         Delivery.instant,
         EVENT_REGISTRATION_KINDS,
     ),
     Topic(
         "reminders",
-        "Event reminders and registration deadlines",
+        lazy_gettext("Event reminders and registration deadlines"),
         Delivery.instant,
         ("event_reminder",),
     ),
@@ -128,7 +132,7 @@ def save(session: Session, person_id: int, chosen: dict[str, str]) -> None:
     check = FormCheck()
     for topic in TOPICS:
         if chosen.get(topic.key, topic.default) not in DELIVERY_LABELS:
-            check.fail(topic.key, "Choose at once, in a daily digest, or not by e-mail.")
+            check.fail(topic.key, _("Choose at once, in a daily digest, or not by e-mail."))
     check.done()
     existing = {
         row.topic: row

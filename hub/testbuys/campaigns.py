@@ -17,6 +17,8 @@ from hub.clock import utcnow
 from hub.db import row_id
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import ngettext, number
 from hub.policy import Action, Actor, ensure, visible_campaigns
 from hub.testbuys import signups
 from hub.testbuys.models import (
@@ -93,13 +95,21 @@ def parse_datetime(value: str) -> datetime | None:
 
 def parse_count(check: FormCheck, name: str, value: str, low: int, high: int, label: str) -> int:
     try:
-        number = int(value.strip())
+        count = int(value.strip())
     except ValueError:
-        check.fail(name, f"{label} must be a whole number.")
+        check.fail(name, _("%(label)s must be a whole number.", label=label))
         return 0
-    if not low <= number <= high:
-        check.fail(name, f"{label} must be between {low} and {high}.")
-    return number
+    if not low <= count <= high:
+        check.fail(
+            name,
+            _(
+                "%(label)s must be between %(low)s and %(high)s.",
+                label=label,
+                low=number(low),
+                high=number(high),
+            ),
+        )
+    return count
 
 
 def parse_money(check: FormCheck, name: str, value: str, label: str) -> Decimal:
@@ -109,20 +119,20 @@ def parse_money(check: FormCheck, name: str, value: str, label: str) -> Decimal:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        check.fail(name, f"{label} must be an amount such as 1250.00.")
+        check.fail(name, _("%(label)s must be an amount such as 1250.00.", label=label))
         return Decimal(0)
     if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-        check.fail(name, f"{label} must be zero or more, below a trillion.")
+        check.fail(name, _("%(label)s must be zero or more, below a trillion.", label=label))
         return Decimal(0)
     if amount != amount.quantize(Decimal("0.01")):
-        check.fail(name, f"{label} can have at most two decimals.")
+        check.fail(name, _("%(label)s can have at most two decimals.", label=label))
     return amount.quantize(Decimal("0.01"))
 
 
 def parse_currency(check: FormCheck, name: str, value: str) -> str:
     code = value.strip().upper()
     if len(code) != 3 or not code.isalpha() or not code.isascii():
-        check.fail(name, "Give a three-letter currency code, such as EUR, USD or CNY.")
+        check.fail(name, _("Give a three-letter currency code, such as EUR, USD or CNY."))
     return code
 
 
@@ -130,36 +140,36 @@ def check_form(session: Session, actor: Actor, form: CampaignForm) -> CheckedCam
     check = FormCheck()
     group = session.exec(select(WorkingGroup).where(WorkingGroup.slug == form.group)).first()
     if group is None:
-        check.fail("group", "Choose the working group the campaign is for.")
+        check.fail("group", _("Choose the working group the campaign is for."))
     else:
         ensure(actor, Action.run_campaigns, group.id)
     title = form.title.strip()
     if not title:
-        check.fail("title", "Give the campaign a title.")
+        check.fail("title", _("Give the campaign a title."))
     elif len(title) > 200:
-        check.fail("title", "Keep the title under 200 characters.")
+        check.fail("title", _("Keep the title under 200 characters."))
     if len(form.goal) > 5000:
-        check.fail("goal", "Keep the goal under 5,000 characters.")
+        check.fail("goal", _("Keep the goal under 5,000 characters."))
     if len(form.channels) > 300:
-        check.fail("channels", "Keep the list of marketplaces under 300 characters.")
+        check.fail("channels", _("Keep the list of marketplaces under 300 characters."))
     if len(form.region) > 120:
-        check.fail("region", "Keep the region under 120 characters.")
+        check.fail("region", _("Keep the region under 120 characters."))
     opens_at = parse_datetime(form.opens_at)
     closes_at = parse_datetime(form.closes_at)
     if opens_at is None:
-        check.fail("opens_at", "Give the date and time sign-ups open.")
+        check.fail("opens_at", _("Give the date and time sign-ups open."))
     if closes_at is None:
-        check.fail("closes_at", "Give the date and time sign-ups close.")
+        check.fail("closes_at", _("Give the date and time sign-ups close."))
     elif opens_at is not None and closes_at <= opens_at:
-        check.fail("closes_at", "Sign-ups must close after they open.")
-    slots = parse_count(check, "slots", form.slots, 1, MAX_SLOTS, "The number of slots")
-    cap = parse_count(check, "max_per_brand", form.max_per_brand, 1, MAX_SLOTS, "The cap")
+        check.fail("closes_at", _("Sign-ups must close after they open."))
+    slots = parse_count(check, "slots", form.slots, 1, MAX_SLOTS, _("The number of slots"))
+    cap = parse_count(check, "max_per_brand", form.max_per_brand, 1, MAX_SLOTS, _("The cap"))
     if slots and cap > slots:
-        check.fail("max_per_brand", "A brand cannot take more slots than the campaign has.")
-    budget = parse_money(check, "budget", form.budget, "The budget")
+        check.fail("max_per_brand", _("A brand cannot take more slots than the campaign has."))
+    budget = parse_money(check, "budget", form.budget, _("The budget"))
     currency = parse_currency(check, "currency", form.currency)
     if form.cost_rule not in {rule.value for rule in CostRule}:
-        check.fail("cost_rule", "Choose how the costs are shared.")
+        check.fail("cost_rule", _("Choose how the costs are shared."))
     check.done()
     assert group is not None and opens_at is not None and closes_at is not None
     return CheckedCampaign(
@@ -212,8 +222,13 @@ def update(session: Session, actor: Actor, campaign: Campaign, form: CampaignFor
         check = FormCheck()
         check.fail(
             "slots",
-            f"{campaign.slots_taken} slots are already taken by brands; the campaign cannot "
-            "have fewer. Ask brands to withdraw, or move their sign-ups, first.",
+            ngettext(
+                "%(num)s slot is already taken by a brand; the campaign cannot have fewer. "
+                "Ask brands to withdraw, or move their sign-ups, first.",
+                "%(num)s slots are already taken by brands; the campaign cannot have fewer. "
+                "Ask brands to withdraw, or move their sign-ups, first.",
+                campaign.slots_taken,
+            ),
         )
         check.done()
     largest = _largest_request(session, campaign)
@@ -221,7 +236,11 @@ def update(session: Session, actor: Actor, campaign: Campaign, form: CampaignFor
         check = FormCheck()
         check.fail(
             "max_per_brand",
-            f"A brand has already asked for {largest} slots; the cap cannot go below that.",
+            ngettext(
+                "A brand has already asked for %(num)s slot; the cap cannot go below that.",
+                "A brand has already asked for %(num)s slots; the cap cannot go below that.",
+                largest,
+            ),
         )
         check.done()
     for name, value in checked.columns().items():
@@ -252,11 +271,14 @@ def change_status(session: Session, actor: Actor, campaign: Campaign, status: st
     campaign = signups.lock_campaign(session, campaign.id or 0)
     if status not in NEXT_STATUSES.get(campaign.status, []):
         raise Conflict(
-            f"A campaign that is “{CAMPAIGN_STATUS_LABELS[campaign.status]}” cannot become "
-            f"“{CAMPAIGN_STATUS_LABELS.get(status, status)}”."
+            _(
+                "A campaign that is “%(before)s” cannot become “%(after)s”.",
+                before=CAMPAIGN_STATUS_LABELS[campaign.status],
+                after=CAMPAIGN_STATUS_LABELS.get(status, status),
+            )
         )
     if status == CampaignStatus.draft and campaign.slots_taken:
-        raise Conflict("Brands have signed up already: close the campaign instead.")
+        raise Conflict(_("Brands have signed up already: close the campaign instead."))
     before = campaign.status
     campaign.status = status
     campaign.updated_at = utcnow()
@@ -294,7 +316,7 @@ def form_of(campaign: Campaign, group: WorkingGroup) -> CampaignForm:
 def duplicate_form(campaign: Campaign, group: WorkingGroup) -> CampaignForm:
     """An earlier campaign's settings for a new one; the sign-up window is chosen anew."""
     form = form_of(campaign, group)
-    form.title = f"{campaign.title} (copy)"[:200]
+    form.title = _("%(title)s (copy)", title=campaign.title)[:200]
     form.opens_at = form.closes_at = ""
     form.copied_from = str(campaign.id)
     return form
@@ -305,7 +327,7 @@ def get_visible(session: Session, actor: Actor, campaign_id: int) -> Campaign:
         select(Campaign).where(Campaign.id == campaign_id, visible_campaigns(actor))
     ).first()
     if campaign is None:
-        raise NotFound("There is no such campaign, or it is not open to your brand.")
+        raise NotFound(_("There is no such campaign, or it is not open to your brand."))
     return campaign
 
 
@@ -382,7 +404,7 @@ def line(session: Session, actor: Actor, campaign_id: int) -> CampaignLine:
     )
     lines = _lines(session, actor, query)
     if not lines:
-        raise NotFound("There is no such campaign, or it is not open to your brand.")
+        raise NotFound(_("There is no such campaign, or it is not open to your brand."))
     return lines[0]
 
 

@@ -10,6 +10,8 @@ from sqlmodel import Session, col, func, select
 
 from hub import audit
 from hub.errors import FormCheck
+from hub.i18n import gettext as _
+from hub.i18n import number
 from hub.members.models import Person
 from hub.policy import Action, Actor, ensure
 from hub.testbuys.campaigns import parse_datetime
@@ -68,10 +70,10 @@ def append(
     ensure(actor, Action.examine_purchase, view_of(purchase, campaign))
     check = FormCheck()
     if form.kind not in {k.value for k in CustodyKind}:
-        check.fail("kind", "Choose a handover or an examination.")
+        check.fail("kind", _("Choose a handover or an examination."))
     occurred_at = parse_datetime(form.occurred_at)
     if occurred_at is None:
-        check.fail("occurred_at", "Give the date and time (UTC) it happened.")
+        check.fail("occurred_at", _("Give the date and time (UTC) it happened."))
     texts = {
         "from_party": 200,
         "to_party": 200,
@@ -82,15 +84,15 @@ def append(
     }
     for name, limit in texts.items():
         if len(getattr(form, name)) > limit:
-            check.fail(name, f"Keep this under {limit} characters.")
+            check.fail(name, _("Keep this under %(limit)s characters.", limit=number(limit)))
     if form.kind == CustodyKind.handover and not (
         form.from_party.strip() and form.to_party.strip()
     ):
-        check.fail("to_party", "A handover needs who gave the item and who received it.")
+        check.fail("to_party", _("A handover needs who gave the item and who received it."))
     if form.kind == CustodyKind.examination and not form.findings.strip():
-        check.fail("findings", "Say what the examination found.")
+        check.fail("findings", _("Say what the examination found."))
     if form.seal_intact not in ("", "yes", "no"):
-        check.fail("seal_intact", "Say whether the seal was intact.")
+        check.fail("seal_intact", _("Say whether the seal was intact."))
     check.done()
     assert occurred_at is not None
     lock_campaign(session, campaign.id or 0)
@@ -164,14 +166,14 @@ def verify(session: Session, purchase: Purchase) -> Chain:
     ).all()
     links: list[CheckedLink] = []
     previous = GENESIS
-    for number, (entry, person) in enumerate(rows, start=1):
+    for place, (entry, person) in enumerate(rows, start=1):
         problem = ""
-        if entry.seq != number:
-            problem = f"entry {number} is missing or out of place"
+        if entry.seq != place:
+            problem = _("entry %(seq)s is missing or out of place", seq=place)
         elif entry.prev_hash != previous:
-            problem = "it does not follow the entry before it"
+            problem = _("it does not follow the entry before it")
         elif seal(entry) != entry.entry_hash:
-            problem = "its content was changed after it was recorded"
+            problem = _("its content was changed after it was recorded")
         links.append(CheckedLink(entry, person, not problem, problem))
         previous = entry.entry_hash
     return Chain(links)

@@ -10,10 +10,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from babel.support import LazyProxy
 from sqlalchemy import CheckConstraint, Index, Numeric, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub.clock import utcnow
+from hub.i18n import lazy_gettext
 
 MONEY = Numeric(14, 2)
 
@@ -26,12 +28,12 @@ class CampaignStatus(StrEnum):
     completed = "completed"
 
 
-CAMPAIGN_STATUS_LABELS: dict[str, str] = {
-    CampaignStatus.draft: "Draft",
-    CampaignStatus.open: "Open for sign-ups",
-    CampaignStatus.closed: "Sign-ups closed",
-    CampaignStatus.running: "Purchasing",
-    CampaignStatus.completed: "Completed",
+CAMPAIGN_STATUS_LABELS: dict[str, LazyProxy] = {
+    CampaignStatus.draft: lazy_gettext("Draft"),
+    CampaignStatus.open: lazy_gettext("Open for sign-ups"),
+    CampaignStatus.closed: lazy_gettext("Sign-ups closed"),
+    CampaignStatus.running: lazy_gettext("Purchasing"),
+    CampaignStatus.completed: lazy_gettext("Completed"),
 }
 
 
@@ -40,9 +42,11 @@ class CostRule(StrEnum):
     split_equally = "split"
 
 
-COST_RULE_LABELS: dict[str, str] = {
-    CostRule.own: "Each brand pays for its own purchases",
-    CostRule.split_equally: "The total is split equally between the brands taking part",
+COST_RULE_LABELS: dict[str, LazyProxy] = {
+    CostRule.own: lazy_gettext("Each brand pays for its own purchases"),
+    CostRule.split_equally: lazy_gettext(
+        "The total is split equally between the brands taking part"
+    ),
 }
 
 
@@ -84,11 +88,11 @@ class SignupState(StrEnum):
     moved = "moved"  # handed to another campaign by a coordinator
 
 
-SIGNUP_STATE_LABELS: dict[str, str] = {
-    SignupState.confirmed: "Confirmed",
-    SignupState.waitlisted: "On the waitlist",
-    SignupState.withdrawn: "Withdrawn",
-    SignupState.moved: "Moved",
+SIGNUP_STATE_LABELS: dict[str, LazyProxy] = {
+    SignupState.confirmed: lazy_gettext("Confirmed"),
+    SignupState.waitlisted: lazy_gettext("On the waitlist"),
+    SignupState.withdrawn: lazy_gettext("Withdrawn"),
+    SignupState.moved: lazy_gettext("Moved"),
 }
 
 
@@ -125,6 +129,18 @@ class SignupTarget(SQLModel, table=True):
 
     signup_id: int = Field(foreign_key="testbuy_signup.id", primary_key=True, ondelete="CASCADE")
     report_id: int = Field(foreign_key="intel_report.id", primary_key=True, ondelete="CASCADE")
+
+
+# The kinds of a sign-up's history (SignupEvent.kind), as the roster shows them.
+SIGNUP_EVENT_LABELS: dict[str, LazyProxy] = {
+    "signed_up": lazy_gettext("Signed up"),
+    "changed": lazy_gettext("Changed the sign-up"),
+    "promoted": lazy_gettext("Promoted from the waitlist"),
+    "withdrawn": lazy_gettext("Withdrawn"),
+    "approved": lazy_gettext("Approved"),
+    "reordered": lazy_gettext("Reordered"),
+    "moved": lazy_gettext("Moved"),
+}
 
 
 class SignupEvent(SQLModel, table=True):
@@ -168,15 +184,15 @@ class PurchaseStatus(StrEnum):
     closed = "closed"
 
 
-PURCHASE_STATUS_LABELS: dict[str, str] = {
-    PurchaseStatus.planned: "Planned",
-    PurchaseStatus.ordered: "Ordered",
-    PurchaseStatus.shipped: "Shipped",
-    PurchaseStatus.received: "Received",
-    PurchaseStatus.examined: "Examined",
-    PurchaseStatus.verdict: "Verdict given",
-    PurchaseStatus.reported: "Reported",
-    PurchaseStatus.closed: "Closed",
+PURCHASE_STATUS_LABELS: dict[str, LazyProxy] = {
+    PurchaseStatus.planned: lazy_gettext("Planned"),
+    PurchaseStatus.ordered: lazy_gettext("Ordered"),
+    PurchaseStatus.shipped: lazy_gettext("Shipped"),
+    PurchaseStatus.received: lazy_gettext("Received"),
+    PurchaseStatus.examined: lazy_gettext("Examined"),
+    PurchaseStatus.verdict: lazy_gettext("Verdict given"),
+    PurchaseStatus.reported: lazy_gettext("Reported"),
+    PurchaseStatus.closed: lazy_gettext("Closed"),
 }
 
 
@@ -187,11 +203,11 @@ class Verdict(StrEnum):
     not_received = "not_received"
 
 
-VERDICT_LABELS: dict[str, str] = {
-    Verdict.genuine: "Genuine",
-    Verdict.counterfeit: "Counterfeit",
-    Verdict.grey_market: "Grey market / unauthorised",
-    Verdict.not_received: "Not received",
+VERDICT_LABELS: dict[str, LazyProxy] = {
+    Verdict.genuine: lazy_gettext("Genuine"),
+    Verdict.counterfeit: lazy_gettext("Counterfeit"),
+    Verdict.grey_market: lazy_gettext("Grey market / unauthorised"),
+    Verdict.not_received: lazy_gettext("Not received"),
 }
 
 
@@ -264,6 +280,12 @@ class PurchaseEvidence(SQLModel, table=True):
 class CustodyKind(StrEnum):
     handover = "handover"
     examination = "examination"
+
+
+CUSTODY_KIND_LABELS: dict[str, LazyProxy] = {
+    CustodyKind.handover: lazy_gettext("Handover"),
+    CustodyKind.examination: lazy_gettext("Examination"),
+}
 
 
 class CustodyEntry(SQLModel, table=True):

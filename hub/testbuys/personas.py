@@ -9,6 +9,8 @@ from hub import audit
 from hub.clock import utcnow
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import number
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, can, ensure, runs_any_campaigns
 from hub.testbuys.models import Campaign, Persona, Purchase
@@ -67,19 +69,19 @@ def create(session: Session, actor: Actor, form: PersonaForm) -> Persona:
     check = FormCheck()
     group = session.exec(select(WorkingGroup).where(WorkingGroup.slug == form.group)).first()
     if group is None:
-        check.fail("group", "Choose a working group whose campaigns you run.")
+        check.fail("group", _("Choose a working group whose campaigns you run."))
     else:
         ensure(actor, Action.run_campaigns, group.id)
     name = form.name.strip()
     if not name:
-        check.fail("name", "Give the persona a name.")
+        check.fail("name", _("Give the persona a name."))
     elif len(name) > 120:
-        check.fail("name", "Keep the name under 120 characters.")
+        check.fail("name", _("Keep the name under 120 characters."))
     if len(form.contact) > 200:
-        check.fail("contact", "Keep the contact under 200 characters.")
+        check.fail("contact", _("Keep the contact under 200 characters."))
     for field in ("drop_address", "accounts"):
         if len(getattr(form, field)) > 2000:
-            check.fail(field, "Keep this under 2,000 characters.")
+            check.fail(field, _("Keep this under %(limit)s characters.", limit=number(2000)))
     check.done()
     assert group is not None
     persona = Persona(
@@ -102,7 +104,7 @@ def create(session: Session, actor: Actor, form: PersonaForm) -> Persona:
 def get(session: Session, actor: Actor, persona_id: int) -> Persona:
     persona = session.get(Persona, persona_id)
     if persona is None or not can(actor, Action.run_campaigns, persona.group_id):
-        raise NotFound("There is no such persona.")
+        raise NotFound(_("There is no such persona."))
     return persona
 
 
@@ -110,13 +112,13 @@ def burn(session: Session, actor: Actor, persona: Persona, reason: str) -> Perso
     """Mark a persona as known to the sellers: it is offered for no new purchase."""
     ensure(actor, Action.run_campaigns, persona.group_id)
     if persona.burned_at is not None:
-        raise Conflict("This persona is already marked as burned.")
+        raise Conflict(_("This persona is already marked as burned."))
     check = FormCheck()
     reason = reason.strip()
     if not reason:
-        check.fail("reason", "Say how the persona was burned (e.g. the seller blocked it).")
+        check.fail("reason", _("Say how the persona was burned (e.g. the seller blocked it)."))
     elif len(reason) > 500:
-        check.fail("reason", "Keep the reason under 500 characters.")
+        check.fail("reason", _("Keep the reason under 500 characters."))
     check.done()
     persona.burned_at = utcnow()
     persona.burned_reason = reason

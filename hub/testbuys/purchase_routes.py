@@ -15,6 +15,8 @@ from hub.deps import CurrentActor
 from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.impact.referrals import REFERABLE_VERDICTS
 from hub.intel import evidence as files
 from hub.intel.routes import read_uploads
@@ -104,7 +106,7 @@ def plan_purchase(
         session.rollback()
         values = asdict(form)
         return campaign_page(request, session, actor, campaign, invalid.errors, values, 422)
-    flash(request, "The purchase is planned.")
+    flash(request, _("The purchase is planned."))
     return redirect(request, f"/testbuys/purchases/{purchase.id}")
 
 
@@ -142,7 +144,6 @@ def purchase_page(
             "history": purchases.history(session, purchase),
             "files": purchases.evidence_of(session, purchase),
             "chain": custody.verify(session, purchase),
-            "custody_kinds": [k.value for k in CustodyKind],
             "may_report": purchase.verdict in reporting.REPORTABLE
             and purchase.report_id is None
             and can(actor, Action.post_intel, campaign.group_id),
@@ -180,7 +181,7 @@ def edit_purchase(
         purchase, campaign = purchases.get_visible(session, actor, purchase_id)
         values = asdict(form)
         return purchase_page(request, session, actor, purchase, campaign, invalid.errors, values)
-    flash(request, "The purchase was saved.")
+    flash(request, _("The purchase was saved."))
     return redirect(request, f"/testbuys/purchases/{purchase.id}")
 
 
@@ -202,7 +203,9 @@ def purchase_status(
         purchase, campaign = purchases.get_visible(session, actor, purchase_id)
         typed = {"note": note}
         return purchase_page(request, session, actor, purchase, campaign, invalid.errors, typed)
-    flash(request, f"The purchase is now “{LABELS['purchase_statuses'][status]}”.")
+    flash(
+        request, _("The purchase is now “%(status)s”.", status=LABELS["purchase_statuses"][status])
+    )
     return redirect(request, f"/testbuys/purchases/{purchase.id}")
 
 
@@ -223,10 +226,15 @@ def add_evidence(
         return purchase_page(request, session, actor, purchase, campaign, bad_file.errors)
     if not checked:
         return purchase_page(
-            request, session, actor, purchase, campaign, {"evidence": "Choose at least one file."}
+            request,
+            session,
+            actor,
+            purchase,
+            campaign,
+            {"evidence": _("Choose at least one file.")},
         )
     purchases.attach(session, settings, actor, purchase, campaign, checked)
-    flash(request, f"{len(checked)} file{'s' if len(checked) != 1 else ''} added.")
+    flash(request, ngettext("%(num)s file added.", "%(num)s files added.", len(checked)))
     return redirect(request, f"/testbuys/purchases/{purchase.id}#evidence")
 
 
@@ -272,7 +280,7 @@ def add_custody(
         session.rollback()
         purchase, campaign = purchases.get_visible(session, actor, purchase_id)
         return purchase_page(request, session, actor, purchase, campaign, invalid.errors)
-    flash(request, f"Entry {entry.seq} was added to the chain of custody.")
+    flash(request, _("Entry %(seq)s was added to the chain of custody.", seq=entry.seq))
     return redirect(request, f"/testbuys/purchases/{purchase.id}#custody")
 
 
@@ -284,9 +292,11 @@ def report_to_board(
     settings: Settings = request.app.state.settings
     report, created = reporting.report(session, settings, actor, purchase, campaign)
     if created:
-        flash(request, "The verdict is on the board as a new report.")
+        flash(request, _("The verdict is on the board as a new report."))
     else:
-        flash(request, "The board already had this seller: the verdict was added to that report.")
+        flash(
+            request, _("The board already had this seller: the verdict was added to that report.")
+        )
     return redirect(request, f"/intel/{report.id}")
 
 
@@ -334,7 +344,7 @@ def add_persona(
         values = {"group": group, "name": name, "drop_address": drop_address}
         values |= {"contact": contact, "accounts": accounts}
         return _register_page(request, session, actor, invalid.errors, values)
-    flash(request, f"The persona “{persona.name}” was added.")
+    flash(request, _("The persona “%(name)s” was added.", name=persona.name))
     return redirect(request, f"/testbuys/personas/{persona.id}")
 
 
@@ -380,5 +390,5 @@ def burn_persona(
         personas.burn(session, actor, persona, reason)
     except InvalidForm as invalid:
         return _persona_page(request, session, actor, persona_id, invalid.errors)
-    flash(request, "The persona is marked as burned: it is offered for no new purchase.")
+    flash(request, _("The persona is marked as burned: it is offered for no new purchase."))
     return redirect(request, f"/testbuys/personas/{persona.id}")

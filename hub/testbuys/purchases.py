@@ -8,12 +8,14 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.api import webhooks
 from hub.clock import utcnow
 from hub.config import Settings
 from hub.db import row_id
 from hub.errors import Conflict, FormCheck, NotFound
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.intel import evidence as files
 from hub.members.models import Brand, Person, Role
 from hub.notify.models import Notification
@@ -22,7 +24,6 @@ from hub.testbuys import signups
 from hub.testbuys.campaigns import parse_currency, parse_money
 from hub.testbuys.models import (
     PURCHASE_STATUS_LABELS,
-    VERDICT_LABELS,
     Campaign,
     CampaignStatus,
     Persona,
@@ -112,7 +113,7 @@ def _parse_day(check: FormCheck, name: str, value: str) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        check.fail(name, "Give a date as YYYY-MM-DD.")
+        check.fail(name, _("Give a date as YYYY-MM-DD."))
         return None
 
 
@@ -124,7 +125,7 @@ def _check(
     if (signup_id := row_id(form.signup)) is not None:
         signup = session.get(Signup, signup_id)
     if signup is None or signup.campaign_id != campaign.id or signup.granted == 0:
-        check.fail("signup", "Choose a brand holding confirmed slots in this campaign.")
+        check.fail("signup", _("Choose a brand holding confirmed slots in this campaign."))
     for name, limit in (
         ("product", 200),
         ("marketplace", 120),
@@ -132,49 +133,54 @@ def _check(
         ("order_number", 120),
     ):
         if len(getattr(form, name)) > limit:
-            check.fail(name, f"Keep this under {limit} characters.")
+            check.fail(name, _("Keep this under %(limit)s characters.", limit=i18n.number(limit)))
     url = form.listing_url.strip()
     if len(url) > 1000:
-        check.fail("listing_url", "Keep the address under 1,000 characters.")
+        check.fail("listing_url", _("Keep the address under 1,000 characters."))
     elif url and not url.lower().startswith(("http://", "https://")):
-        check.fail("listing_url", "Give the listing's full address, starting with https://.")
+        check.fail("listing_url", _("Give the listing's full address, starting with https://."))
     if not (form.seller.strip() or url):
-        check.fail("seller", "Name the seller or give the listing's address.")
+        check.fail("seller", _("Name the seller or give the listing's address."))
     persona = None
     if form.persona.strip():
         persona_id = row_id(form.persona)
         persona = session.get(Persona, persona_id) if persona_id is not None else None
         if persona is None or persona.group_id != campaign.group_id:
-            check.fail("persona", "Choose one of this group's buyer personas.")
+            check.fail("persona", _("Choose one of this group's buyer personas."))
         elif persona.burned_at is not None and (
             current is None or current.persona_id != persona.id
         ):
-            check.fail("persona", "This persona is burned: the sellers know it. Choose another.")
+            check.fail("persona", _("This persona is burned: the sellers know it. Choose another."))
     days = {name: _parse_day(check, name, getattr(form, name)) for name in DATE_OF_STATUS.values()}
     sequence = [days[name] for name in ("ordered_on", "shipped_on", "received_on", "examined_on")]
     known = [d for d in sequence if d is not None]
     if known != sorted(known):
         check.fail(
-            "received_on", "The dates must follow each other: ordered, shipped, received, examined."
+            "received_on",
+            _("The dates must follow each other: ordered, shipped, received, examined."),
         )
     costs = {
         name: parse_money(check, name, getattr(form, name), label)
         for name, label in (
-            ("item_cost", "The item's price"),
-            ("shipping_cost", "Shipping"),
-            ("fees", "Fees"),
+            ("item_cost", _("The item's price")),
+            ("shipping_cost", _("Shipping")),
+            ("fees", _("Fees")),
         )
     }
     currency = parse_currency(check, "cost_currency", form.cost_currency or campaign.currency)
-    amount = parse_money(check, "amount", form.amount, "The amount")
+    amount = parse_money(check, "amount", form.amount, _("The amount"))
     if not form.amount.strip():
         if currency == campaign.currency:
             amount = sum(costs.values(), Decimal(0))
         elif any(costs.values()):
             check.fail(
                 "amount",
-                f"The costs are in {currency}: give their total in {campaign.currency}, "
-                "the campaign's currency, as charged.",
+                _(
+                    "The costs are in %(currency)s: give their total in %(campaign_currency)s, "
+                    "the campaign's currency, as charged.",
+                    currency=currency,
+                    campaign_currency=campaign.currency,
+                ),
             )
     check.done()
     assert signup is not None
@@ -199,7 +205,7 @@ def create(session: Session, actor: Actor, campaign: Campaign, form: PurchaseFor
     purchases than it holds slots (checked under the campaign's lock)."""
     ensure(actor, Action.run_campaigns, campaign.group_id)
     if campaign.status in (CampaignStatus.draft, CampaignStatus.completed):
-        raise Conflict("Purchases are planned once sign-ups are in, before the campaign ends.")
+        raise Conflict(_("Purchases are planned once sign-ups are in, before the campaign ends."))
     values = _check(session, campaign, form, None)
     campaign = lock_campaign(session, campaign.id or 0)
     signup = session.get(Signup, values["signup_id"])
@@ -211,7 +217,14 @@ def create(session: Session, actor: Actor, campaign: Campaign, form: PurchaseFor
         or used >= signup.granted
     ):
         check = FormCheck()
-        check.fail("signup", f"That brand's {signup.granted} confirmed slots are all planned.")
+        check.fail(
+            "signup",
+            ngettext(
+                "That brand's %(num)s confirmed slot is planned already.",
+                "That brand's %(num)s confirmed slots are all planned.",
+                signup.granted,
+            ),
+        )
         check.done()
     purchase = Purchase(campaign_id=campaign.id or 0, created_by_id=actor.person_id, **values)  # type: ignore[arg-type]
     session.add(purchase)
@@ -254,27 +267,56 @@ def _tell_brand_of_verdict(
 ) -> None:
     """The brand's admins (and whoever signed it up) hear of a verdict on its products,
     except the person who gave it."""
-    people = set(
-        session.exec(
-            select(Person.id).where(
-                Person.brand_id == purchase.brand_id,
-                Person.role == Role.brand_admin,
-                col(Person.is_active).is_(True),
-            )
+    people = session.exec(
+        select(Person.id, Person.language, Person.time_zone)
+        .where(
+            Person.brand_id == purchase.brand_id,
+            Person.role == Role.brand_admin,
+            col(Person.is_active).is_(True),
+            Person.id != actor.person_id,
         )
-    )
-    label = VERDICT_LABELS.get(purchase.verdict, purchase.verdict).lower()
-    text = f"Test-buy “{campaign.title}”: the item bought from {purchase.seller} is {label}."
-    for person_id in sorted(p for p in people if p is not None and p != actor.person_id):
+        .order_by(col(Person.id))
+    ).all()
+    for person_id, language, zone in people:
+        with i18n.presenting(language, zone):
+            text = _verdict_news(purchase, campaign)
         session.add(
             Notification(
-                person_id=person_id,
+                person_id=person_id or 0,
                 kind="testbuy.verdict",
                 group_id=campaign.group_id,
                 text=text[:500],
                 link=f"/testbuys/purchases/{purchase.id}",
             )
         )
+
+
+def _verdict_news(purchase: Purchase, campaign: Campaign) -> str:
+    """The verdict on a brand's product, as its people read it."""
+    title, seller = campaign.title, purchase.seller or purchase.listing_url
+    if purchase.verdict == Verdict.genuine:
+        return _(
+            "Test-buy “%(title)s”: the item bought from %(seller)s is genuine.",
+            title=title,
+            seller=seller,
+        )
+    if purchase.verdict == Verdict.counterfeit:
+        return _(
+            "Test-buy “%(title)s”: the item bought from %(seller)s is counterfeit.",
+            title=title,
+            seller=seller,
+        )
+    if purchase.verdict == Verdict.grey_market:
+        return _(
+            "Test-buy “%(title)s”: the item bought from %(seller)s is grey market / unauthorised.",
+            title=title,
+            seller=seller,
+        )
+    return _(
+        "Test-buy “%(title)s”: the item bought from %(seller)s was not received.",
+        title=title,
+        seller=seller,
+    )
 
 
 def change_status(
@@ -290,19 +332,23 @@ def change_status(
     ensure(actor, Action.examine_purchase, view_of(purchase, campaign))
     if status not in NEXT_STATUSES.get(purchase.status, []):
         raise Conflict(
-            f"A purchase that is “{PURCHASE_STATUS_LABELS[purchase.status]}” cannot become "
-            f"“{PURCHASE_STATUS_LABELS.get(status, status)}”."
+            _(
+                "A purchase that is “%(before)s” cannot become “%(after)s”.",
+                before=PURCHASE_STATUS_LABELS[purchase.status],
+                after=PURCHASE_STATUS_LABELS.get(status, status),
+            )
         )
     if not may_step(actor, purchase, campaign, status):
-        raise Conflict("Only the campaign's coordinators move a purchase through this step.")
+        raise Conflict(_("Only the campaign's coordinators move a purchase through this step."))
     note = note.strip()
     if len(note) > 1000:
-        raise Conflict("Keep the note under 1,000 characters.")
+        raise Conflict(_("Keep the note under 1,000 characters."))
     if status == S.verdict:
         if verdict not in {v.value for v in Verdict}:
             check = FormCheck()
             check.fail(
-                "verdict", "Choose the verdict: genuine, counterfeit, grey market or not received."
+                "verdict",
+                _("Choose the verdict: genuine, counterfeit, grey market or not received."),
             )
             check.done()
         purchase.verdict = verdict
@@ -354,7 +400,7 @@ def get_visible(session: Session, actor: Actor, purchase_id: int) -> tuple[Purch
         .where(Purchase.id == purchase_id, visible_purchases(actor))
     ).first()
     if row is None:
-        raise NotFound("There is no such purchase, or it is not your brand's.")
+        raise NotFound(_("There is no such purchase, or it is not your brand's."))
     return row
 
 
@@ -449,7 +495,7 @@ def get_evidence(session: Session, actor: Actor, evidence_id: int) -> PurchaseEv
         .where(PurchaseEvidence.id == evidence_id, visible_purchases(actor))
     ).first()
     if item is None:
-        raise NotFound("There is no such file, or it is not shared with you.")
+        raise NotFound(_("There is no such file, or it is not shared with you."))
     return item
 
 

@@ -4,9 +4,11 @@ seller or listing, with its evidence files."""
 
 from sqlmodel import Session
 
+from hub import i18n
 from hub.config import Settings
 from hub.errors import Conflict
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
 from hub.intel import correlation, discussion, evidence
 from hub.intel import indicators as indicator_rules
 from hub.intel import service as intel
@@ -51,24 +53,37 @@ def existing_report(
 
 
 def _summary(purchase: Purchase, campaign: Campaign, brand: Brand) -> str:
+    """The verdict as a report's text (Markdown), in the language of whoever posts it."""
+    verdict = f"**{VERDICT_LABELS[purchase.verdict]}**"
     lines = [
-        f"Test purchase #{purchase.id} in the campaign “{campaign.title}”, for {brand.name}.",
+        _(
+            "Test purchase #%(id)s in the campaign “%(title)s”, for %(brand)s.",
+            id=purchase.id,
+            title=campaign.title,
+            brand=brand.name,
+        ),
         "",
-        f"- Verdict: **{VERDICT_LABELS[purchase.verdict]}**",
+        "- " + _("Verdict: %(verdict)s", verdict=verdict),
     ]
     if purchase.product:
-        lines.append(f"- Product: {purchase.product}")
+        lines.append("- " + _("Product: %(product)s", product=purchase.product))
     if purchase.marketplace:
-        lines.append(f"- Marketplace: {purchase.marketplace}")
+        lines.append("- " + _("Marketplace: %(marketplace)s", marketplace=purchase.marketplace))
     if purchase.seller:
-        lines.append(f"- Seller: {purchase.seller}")
+        lines.append("- " + _("Seller: %(seller)s", seller=purchase.seller))
     if purchase.order_number:
-        lines.append(f"- Order number: {purchase.order_number}")
+        lines.append("- " + _("Order number: %(number)s", number=purchase.order_number))
     if purchase.ordered_on:
-        lines.append(f"- Ordered on {purchase.ordered_on:%d %b %Y}")
+        lines.append("- " + _("Ordered on %(day)s", day=i18n.day(purchase.ordered_on)))
     if purchase.verdict_note:
         lines += ["", purchase.verdict_note]
     return "\n".join(lines)
+
+
+def _report_title(verdict: str, seller: str) -> str:
+    if verdict == Verdict.grey_market:
+        return _("Test buy: grey market / unauthorised from %(seller)s", seller=seller)
+    return _("Test buy: counterfeit from %(seller)s", seller=seller)
 
 
 def report(
@@ -78,11 +93,11 @@ def report(
     ensure(actor, Action.examine_purchase, view_of(purchase, campaign))
     ensure(actor, Action.post_intel, campaign.group_id)
     if purchase.verdict not in REPORTABLE:
-        raise Conflict("Only a counterfeit or grey-market verdict goes to the board.")
+        raise Conflict(_("Only a counterfeit or grey-market verdict goes to the board."))
     if purchase.report_id is not None:
-        raise Conflict("This purchase is already on the board.")
+        raise Conflict(_("This purchase is already on the board."))
     if not indicators_of(purchase):
-        raise Conflict("Name the seller or the listing first, so the board can match it.")
+        raise Conflict(_("Name the seller or the listing first, so the board can match it."))
     group = session.get(WorkingGroup, campaign.group_id)
     brand = session.get(Brand, purchase.brand_id)
     assert group is not None and brand is not None
@@ -106,7 +121,7 @@ def report(
     ]
     seller = purchase.seller or purchase.listing_url
     form = intel.ReportForm(
-        title=f"Test buy: {VERDICT_LABELS[purchase.verdict].lower()} from {seller}"[:200],
+        title=_report_title(purchase.verdict, seller)[:200],
         body_md=summary,
         category=Category.seller if purchase.seller else Category.online_listing,
         marketplace=purchase.marketplace,
@@ -128,5 +143,9 @@ def report(
 def _mark_reported(session: Session, actor: Actor, purchase: Purchase) -> None:
     if purchase.status == PurchaseStatus.verdict:
         record_step(
-            session, actor, purchase, PurchaseStatus.reported, "Posted to the intelligence board."
+            session,
+            actor,
+            purchase,
+            PurchaseStatus.reported,
+            _("Posted to the intelligence board."),
         )

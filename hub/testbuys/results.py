@@ -9,6 +9,9 @@ from decimal import ROUND_DOWN, Decimal
 
 from sqlmodel import Session, col, select
 
+from hub import i18n
+from hub.i18n import gettext as _
+from hub.i18n import pgettext
 from hub.intel.exports import safe_cell
 from hub.members.models import Brand
 from hub.policy import Action, Actor, can
@@ -38,6 +41,11 @@ class Rate:
     @property
     def percent(self) -> float:
         return 100.0 * self.counterfeit / self.judged if self.judged else 0.0
+
+    @property
+    def share(self) -> float:
+        """The counterfeit rate as a share (0..1), for hub.i18n.percent."""
+        return self.percent / 100
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ def _rate(label: str, purchases: list[Purchase]) -> Rate:
 def _rates_by(purchases: list[Purchase], key: str) -> list[Rate]:
     groups: dict[str, list[Purchase]] = {}
     for purchase in purchases:
-        label = getattr(purchase, key).strip() or "(not given)"
+        label = getattr(purchase, key).strip() or _("(not given)")
         groups.setdefault(label, []).append(purchase)
     rates = [_rate(label, items) for label, items in groups.items()]
     return sorted(rates, key=lambda r: (-r.percent, -r.judged, r.label.lower()))
@@ -127,7 +135,7 @@ def compute(session: Session, actor: Actor, campaign: Campaign) -> Results:
     costs.sort(key=lambda c: c.brand.name.lower())
     return Results(
         lines=lines,
-        overall=_rate("All marketplaces", judged),
+        overall=_rate(_("All marketplaces"), judged),
         by_marketplace=_rates_by(judged, "marketplace"),
         by_seller=_rates_by(judged, "seller"),
         costs=costs,
@@ -158,9 +166,20 @@ class Charts:
 
 def charts(results: Results, currency: str) -> Charts:
     def rate_bars(rates: list[Rate]) -> list[tuple[str, float, str]]:
-        return [(r.label, r.percent, f"{r.percent:.0f}% of {r.judged}") for r in rates[:CHART_ROWS]]
+        return [
+            (
+                r.label,
+                r.percent,
+                _(
+                    "%(rate)s of %(judged)s",
+                    rate=i18n.percent(r.share),
+                    judged=i18n.number(r.judged),
+                ),
+            )
+            for r in rates[:CHART_ROWS]
+        ]
 
-    costs = [(c.brand.name, float(c.pays), f"{c.pays:,.2f} {currency}") for c in results.costs]
+    costs = [(c.brand.name, float(c.pays), i18n.money(c.pays, currency)) for c in results.costs]
     return Charts(
         marketplaces=rate_bars(results.by_marketplace),
         sellers=rate_bars(results.by_seller),
@@ -170,27 +189,28 @@ def charts(results: Results, currency: str) -> Charts:
 
 
 def to_csv(results: Results, campaign: Campaign) -> str:
-    """One row per purchase the viewer may see, as a spreadsheet reads it."""
+    """One row per purchase the viewer may see, as a spreadsheet reads it: the headings
+    and verdicts in the reader's language, the values as they are stored."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
         [
-            "purchase",
-            "brand",
-            "product",
-            "marketplace",
-            "seller",
-            "listing",
-            "order number",
-            "ordered",
-            "received",
-            "status",
-            "verdict",
-            f"amount ({campaign.currency})",
-            "item cost",
-            "shipping",
-            "fees",
-            "cost currency",
+            pgettext("results.csv", "purchase"),
+            pgettext("results.csv", "brand"),
+            pgettext("results.csv", "product"),
+            pgettext("results.csv", "marketplace"),
+            pgettext("results.csv", "seller"),
+            pgettext("results.csv", "listing"),
+            pgettext("results.csv", "order number"),
+            pgettext("results.csv", "ordered"),
+            pgettext("results.csv", "received"),
+            pgettext("results.csv", "status"),
+            pgettext("results.csv", "verdict"),
+            pgettext("results.csv", "amount (%(currency)s)", currency=campaign.currency),
+            pgettext("results.csv", "item cost"),
+            pgettext("results.csv", "shipping"),
+            pgettext("results.csv", "fees"),
+            pgettext("results.csv", "cost currency"),
         ]
     )
     for line in results.lines:
@@ -208,7 +228,7 @@ def to_csv(results: Results, campaign: Campaign) -> str:
                 p.ordered_on or "",
                 p.received_on or "",
                 p.status,
-                VERDICT_LABELS.get(p.verdict, ""),
+                str(VERDICT_LABELS.get(p.verdict, "")),
                 f"{p.amount:.2f}",
                 f"{p.item_cost:.2f}",
                 f"{p.shipping_cost:.2f}",

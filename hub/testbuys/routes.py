@@ -14,6 +14,7 @@ from hub.deps import CurrentActor
 from hub.errors import Conflict, InvalidForm, NotFound
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
+from hub.i18n import gettext as _
 from hub.intel.models import IntelReport
 from hub.members.models import OrgKind
 from hub.policy import Action, Actor, can, ensure, runs_any_campaigns, visible_intel
@@ -21,7 +22,9 @@ from hub.testbuys import campaigns, personas, purchases, results, signups
 from hub.testbuys.models import (
     CAMPAIGN_STATUS_LABELS,
     COST_RULE_LABELS,
+    CUSTODY_KIND_LABELS,
     PURCHASE_STATUS_LABELS,
+    SIGNUP_EVENT_LABELS,
     SIGNUP_STATE_LABELS,
     VERDICT_LABELS,
     Campaign,
@@ -39,6 +42,8 @@ LABELS = {
     "signup_states": SIGNUP_STATE_LABELS,
     "purchase_statuses": PURCHASE_STATUS_LABELS,
     "verdicts": VERDICT_LABELS,
+    "signup_events": SIGNUP_EVENT_LABELS,
+    "custody_kinds": CUSTODY_KIND_LABELS,
 }
 
 
@@ -133,7 +138,7 @@ def new_campaign(
     request: Request, session: SessionDep, actor: CurrentActor, group: str = ""
 ) -> Response:
     if not runs_any_campaigns(actor):
-        raise NotFound("Only the coordinators of a working group open test-buy campaigns.")
+        raise NotFound(_("Only the coordinators of a working group open test-buy campaigns."))
     return _form_page(request, session, actor, campaigns.CampaignForm(group=group))
 
 
@@ -142,12 +147,12 @@ def create_campaign(
     request: Request, session: SessionDep, actor: CurrentActor, form: PostedCampaign
 ) -> Response:
     if not runs_any_campaigns(actor):
-        raise NotFound("Only the coordinators of a working group open test-buy campaigns.")
+        raise NotFound(_("Only the coordinators of a working group open test-buy campaigns."))
     try:
         campaign = campaigns.create(session, actor, form)
     except InvalidForm as invalid:
         return _form_page(request, session, actor, form, invalid.errors)
-    flash(request, "The campaign was saved as a draft: open it when it is ready.")
+    flash(request, _("The campaign was saved as a draft: open it when it is ready."))
     return redirect(request, f"/testbuys/{campaign.id}")
 
 
@@ -207,6 +212,7 @@ def campaign_context(
         "siblings": siblings,
         "reports": reports,
         "next_statuses": campaigns.NEXT_STATUSES.get(campaign.status, []),
+        "event_detail": signups.event_detail,
         **LABELS,
     }
 
@@ -269,7 +275,7 @@ def edit(
         campaigns.update(session, actor, campaign, form)
     except InvalidForm as invalid:
         return _form_page(request, session, actor, form, invalid.errors, campaign)
-    flash(request, "The campaign was saved.")
+    flash(request, _("The campaign was saved."))
     return redirect(request, f"/testbuys/{campaign.id}")
 
 
@@ -295,7 +301,7 @@ def change_status(
 ) -> Response:
     campaign = campaigns.get_visible(session, actor, campaign_id)
     campaigns.change_status(session, actor, campaign, status)
-    flash(request, f"The campaign is now “{CAMPAIGN_STATUS_LABELS[status]}”.")
+    flash(request, _("The campaign is now “%(status)s”.", status=CAMPAIGN_STATUS_LABELS[status]))
     return redirect(request, f"/testbuys/{campaign.id}")
 
 
@@ -316,7 +322,7 @@ def sign_up(
         values = {"requested": form.requested, "products": form.products, "targets": form.targets}
         fresh = campaigns.get_visible(session, actor, campaign_id)
         return campaign_page(request, session, actor, fresh, errors, values, refused.status_code)
-    flash(request, f"Your brand is {signups.standing(signup)}.")
+    flash(request, signups.your_standing(signup))
     return redirect(request, f"/testbuys/{campaign.id}#my-signup")
 
 
@@ -326,7 +332,7 @@ def withdraw(
 ) -> Response:
     campaign = campaigns.get_visible(session, actor, campaign_id)
     signups.withdraw(session, actor, campaign)
-    flash(request, "Your brand withdrew from the campaign; its slots went to the waitlist.")
+    flash(request, _("Your brand withdrew from the campaign; its slots went to the waitlist."))
     return redirect(request, f"/testbuys/{campaign.id}")
 
 
@@ -334,7 +340,7 @@ def withdraw(
 def approve(signup_id: int, request: Request, session: SessionDep, actor: CurrentActor) -> Response:
     signup, campaign = signups.get_for_runner(session, actor, signup_id)
     signups.approve(session, actor, signup, campaign)
-    flash(request, "The sign-up is approved; the brand was told.")
+    flash(request, _("The sign-up is approved; the brand was told."))
     return redirect(request, f"/testbuys/{campaign.id}#roster")
 
 
@@ -355,7 +361,7 @@ def reorder(
         errors = {f"reorder-{signup.id}": message}
         typed = {f"place-{signup.id}": place, f"reason-{signup.id}": reason}
         return campaign_page(request, session, actor, campaign, errors, typed, 422)
-    flash(request, "The waitlist was reordered; the reason is kept with the sign-up.")
+    flash(request, _("The waitlist was reordered; the reason is kept with the sign-up."))
     return redirect(request, f"/testbuys/{campaign.id}#roster")
 
 
@@ -371,10 +377,17 @@ def move(
     signup, campaign = signups.get_for_runner(session, actor, signup_id)
     target_id = row_id(to)
     if target_id is None:
-        raise Conflict("Choose the campaign to move the sign-up to.")
+        raise Conflict(_("Choose the campaign to move the sign-up to."))
     target = campaigns.get_visible(session, actor, target_id)
     moved = signups.move(session, actor, signup, campaign, target, reason)
-    flash(request, f"The sign-up moved to “{target.title}”: {signups.standing(moved)}.")
+    flash(
+        request,
+        _(
+            "The sign-up moved to “%(title)s”: %(standing)s.",
+            title=target.title,
+            standing=signups.standing(moved),
+        ),
+    )
     return redirect(request, f"/testbuys/{campaign.id}#roster")
 
 

@@ -6,16 +6,20 @@ number of processes, therefore decide one after the other on fresh counts; the C
 constraint on the campaign (slots_taken <= slots) is the last line if code ever forgot.
 """
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, and_, col, func, or_, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.clock import as_utc, utcnow
 from hub.db import lock_row, row_id
 from hub.errors import Conflict, FormCheck, NotFound
+from hub.i18n import gettext as _
+from hub.i18n import ngettext
 from hub.intel.models import IntelReport
 from hub.members.models import Brand, Person, Role
 from hub.notify.models import Notification
@@ -45,7 +49,7 @@ def lock_campaign(session: Session, campaign_id: int) -> Campaign:
     """Hold the campaign's row until the caller commits, and return it freshly read."""
     campaign = lock_row(session, Campaign, campaign_id, "slots")
     if campaign is None:
-        raise NotFound("There is no such campaign.")
+        raise NotFound(_("There is no such campaign."))
     return campaign
 
 
@@ -65,23 +69,29 @@ def _check(
     try:
         requested = int(form.requested.strip())
     except ValueError:
-        check.fail("requested", "Give the number of purchases as a whole number.")
+        check.fail("requested", _("Give the number of purchases as a whole number."))
     else:
         if requested < 1:
-            check.fail("requested", "Ask for at least one purchase.")
+            check.fail("requested", _("Ask for at least one purchase."))
         elif requested > campaign.max_per_brand:
             check.fail(
                 "requested",
-                f"A brand can take at most {campaign.max_per_brand} of this campaign's "
-                f"{campaign.slots} slots.",
+                ngettext(
+                    "A brand can take at most %(most)s of this campaign's %(num)s slot.",
+                    "A brand can take at most %(most)s of this campaign's %(num)s slots.",
+                    campaign.slots,
+                    most=i18n.number(campaign.max_per_brand),
+                ),
             )
     if len(form.products) > 2000:
-        check.fail("products", "Keep the products under 2,000 characters.")
+        check.fail("products", _("Keep the products under 2,000 characters."))
     if len(form.targets) > 5000:
-        check.fail("targets", "Keep the targets under 5,000 characters.")
+        check.fail("targets", _("Keep the targets under 5,000 characters."))
     picked = sorted({n for n in map(row_id, form.report_ids or []) if n is not None})
     if len(picked) > MAX_TARGET_REPORTS:
-        check.fail("report_ids", f"Pick at most {MAX_TARGET_REPORTS} reports.")
+        check.fail(
+            "report_ids", _("Pick at most %(most)s reports.", most=i18n.number(MAX_TARGET_REPORTS))
+        )
     readable = (
         set()
         if not picked
@@ -96,7 +106,7 @@ def _check(
         )
     )
     if len(readable) != len(picked):
-        check.fail("report_ids", "Pick reports from this group's board that you can read.")
+        check.fail("report_ids", _("Pick reports from this group's board that you can read."))
     check.done()
     return requested, picked
 
@@ -126,7 +136,7 @@ def sign_up(session: Session, actor: Actor, campaign: Campaign, form: SignupForm
     _replace_targets(session, signup, picked)
     _event(session, signup, actor.person_id, kind, f"asked for {requested}")
     fill_from_waitlist(session, campaign, actor.person_id, acting=signup)
-    _tell_brand(session, campaign, signup, standing(signup))
+    _tell_brand(session, campaign, signup, lambda title, brand: _news(title, brand, signup))
     audit.record(
         session,
         actor.audit_id,
@@ -142,12 +152,12 @@ def sign_up(session: Session, actor: Actor, campaign: Campaign, form: SignupForm
 
 def _require_open_window(campaign: Campaign) -> None:
     if campaign.status != CampaignStatus.open:
-        raise Conflict("This campaign is not open for sign-ups.")
+        raise Conflict(_("This campaign is not open for sign-ups."))
     now = utcnow()
     if now < as_utc(campaign.opens_at):
-        raise Conflict(f"Sign-ups open on {as_utc(campaign.opens_at):%d %b %Y, %H:%M} UTC.")
+        raise Conflict(_("Sign-ups open on %(moment)s.", moment=i18n.when(campaign.opens_at)))
     if now >= as_utc(campaign.closes_at):
-        raise Conflict(f"Sign-ups closed on {as_utc(campaign.closes_at):%d %b %Y, %H:%M} UTC.")
+        raise Conflict(_("Sign-ups closed on %(moment)s.", moment=i18n.when(campaign.closes_at)))
 
 
 def _join_queue(
@@ -224,8 +234,20 @@ def fill_from_waitlist(
     session.add(campaign)
     session.flush()
     for signup in promoted:
-        _tell_brand(session, campaign, signup, "promoted from the waitlist: " + standing(signup))
+        _tell_brand(session, campaign, signup, _promoted_news(signup))
     return promoted
+
+
+def _promoted_news(signup: Signup) -> Callable[[str, str], str]:
+    def news(title: str, brand: str) -> str:
+        return _(
+            "Test-buy “%(title)s”: %(brand)s is promoted from the waitlist: %(standing)s.",
+            title=title,
+            brand=brand,
+            standing=standing(signup),
+        )
+
+    return news
 
 
 def withdraw(session: Session, actor: Actor, campaign: Campaign) -> Signup:
@@ -237,16 +259,25 @@ def withdraw(session: Session, actor: Actor, campaign: Campaign) -> Signup:
         select(Signup).where(Signup.campaign_id == campaign.id, Signup.brand_id == actor.brand_id)
     ).first()
     if signup is None or signup.state not in ACTIVE:
-        raise Conflict("Your brand is not signed up for this campaign.")
+        raise Conflict(_("Your brand is not signed up for this campaign."))
     if not window_is_open(campaign):
         raise Conflict(
-            "Sign-ups are closed, so your brand can no longer withdraw here: "
-            "ask the campaign's coordinator."
+            _(
+                "Sign-ups are closed, so your brand can no longer withdraw here: "
+                "ask the campaign's coordinator."
+            )
         )
     _release(session, campaign, signup, SignupState.withdrawn)
     _event(session, signup, actor.person_id, "withdrawn", "")
     fill_from_waitlist(session, campaign, actor.person_id)
-    _tell_brand(session, campaign, signup, "withdrawn")
+    _tell_brand(
+        session,
+        campaign,
+        signup,
+        lambda title, brand: _(
+            "Test-buy “%(title)s”: %(brand)s is withdrawn.", title=title, brand=brand
+        ),
+    )
     audit.record(
         session, actor.audit_id, actor.label, "testbuy.withdrawn", f"campaign:{campaign.id}"
     )
@@ -265,8 +296,13 @@ def _refuse_if_planned(session: Session, signup: Signup, keep: int = 0) -> None:
     count = planned(session, signup)
     if count > keep:
         raise Conflict(
-            f"{count} purchase{'s are' if count != 1 else ' is'} already planned on these "
-            "slots: ask the campaign's coordinator."
+            ngettext(
+                "%(num)s purchase is already planned on these slots: ask the campaign's "
+                "coordinator.",
+                "%(num)s purchases are already planned on these slots: ask the campaign's "
+                "coordinator.",
+                count,
+            )
         )
 
 
@@ -289,24 +325,33 @@ def get_for_runner(session: Session, actor: Actor, signup_id: int) -> tuple[Sign
         .where(Signup.id == signup_id)
     ).first()
     if row is None:
-        raise NotFound("There is no such sign-up.")
+        raise NotFound(_("There is no such sign-up."))
     signup, campaign = row
     if not can(actor, Action.run_campaigns, campaign.group_id):
-        raise NotFound("There is no such sign-up.")
+        raise NotFound(_("There is no such sign-up."))
     return signup, campaign
 
 
 def approve(session: Session, actor: Actor, signup: Signup, campaign: Campaign) -> Signup:
     ensure(actor, Action.run_campaigns, campaign.group_id)
     if signup.state not in ACTIVE or signup.granted == 0:
-        raise Conflict("Only a sign-up holding slots can be approved.")
+        raise Conflict(_("Only a sign-up holding slots can be approved."))
     if signup.approved_at is not None:
-        raise Conflict("This sign-up is already approved.")
+        raise Conflict(_("This sign-up is already approved."))
     signup.approved_at = utcnow()
     signup.approved_by_id = actor.person_id
     session.add(signup)
     _event(session, signup, actor.person_id, "approved", "")
-    _tell_brand(session, campaign, signup, "approved by the coordinator")
+    _tell_brand(
+        session,
+        campaign,
+        signup,
+        lambda title, brand: _(
+            "Test-buy “%(title)s”: %(brand)s is approved by the coordinator.",
+            title=title,
+            brand=brand,
+        ),
+    )
     session.commit()
     return signup
 
@@ -319,19 +364,19 @@ def reorder(
     check = FormCheck()
     reason = reason.strip()
     if not reason:
-        check.fail("reason", "Say why the order changes: the brands can ask.")
+        check.fail("reason", _("Say why the order changes: the brands can ask."))
     elif len(reason) > 400:
-        check.fail("reason", "Keep the reason under 400 characters.")
+        check.fail("reason", _("Keep the reason under 400 characters."))
     try:
         wanted = int(place.strip())
     except ValueError:
-        check.fail("place", "Give the new place as a number (1 is first).")
+        check.fail("place", _("Give the new place as a number (1 is first)."))
         wanted = 0
     check.done()
     campaign = lock_campaign(session, campaign.id or 0)
     session.refresh(signup)
     if signup.state != SignupState.waitlisted:
-        raise Conflict("Only sign-ups on the waitlist can be reordered.")
+        raise Conflict(_("Only sign-ups on the waitlist can be reordered."))
     queue = list(
         session.exec(
             select(Signup)
@@ -340,7 +385,7 @@ def reorder(
         )
     )
     if not 1 <= wanted <= len(queue):
-        raise Conflict(f"Choose a place between 1 and {len(queue)}.")
+        raise Conflict(_("Choose a place between 1 and %(last)s.", last=i18n.number(len(queue))))
     before = queue.index(signup) + 1
     positions = [s.position for s in queue]
     queue.remove(signup)
@@ -375,11 +420,11 @@ def move(
     ensure(actor, Action.run_campaigns, campaign.group_id)
     ensure(actor, Action.run_campaigns, target.group_id)
     if target.id == campaign.id:
-        raise Conflict("Choose another campaign to move the sign-up to.")
+        raise Conflict(_("Choose another campaign to move the sign-up to."))
     if target.group_id != campaign.group_id:
-        raise Conflict("A sign-up can only move to a campaign of the same working group.")
+        raise Conflict(_("A sign-up can only move to a campaign of the same working group."))
     if target.status not in (CampaignStatus.open, CampaignStatus.closed):
-        raise Conflict("The other campaign does not take sign-ups any more.")
+        raise Conflict(_("The other campaign does not take sign-ups any more."))
     reason = reason.strip()[:400]
     # Lock both, lower id first, so two opposite moves cannot wait on each other.
     first, second = sorted([campaign.id or 0, target.id or 0])
@@ -387,14 +432,19 @@ def move(
     here, there = locked[campaign.id or 0], locked[target.id or 0]
     session.refresh(signup)
     if signup.state not in ACTIVE:
-        raise Conflict("Only a confirmed or waiting sign-up can be moved.")
+        raise Conflict(_("Only a confirmed or waiting sign-up can be moved."))
     if signup.requested > there.max_per_brand:
-        raise Conflict(f"The other campaign takes at most {there.max_per_brand} per brand.")
+        raise Conflict(
+            _(
+                "The other campaign takes at most %(most)s per brand.",
+                most=i18n.number(there.max_per_brand),
+            )
+        )
     existing = session.exec(
         select(Signup).where(Signup.campaign_id == there.id, Signup.brand_id == signup.brand_id)
     ).first()
     if existing is not None and existing.state in ACTIVE:
-        raise Conflict("That brand is already signed up for the other campaign.")
+        raise Conflict(_("That brand is already signed up for the other campaign."))
     _release(session, here, signup, SignupState.moved)
     moved = _join_queue(
         session, there, signup.brand_id, actor.person_id, signup.requested, existing
@@ -406,7 +456,17 @@ def move(
     _event(session, moved, actor.person_id, "moved", f"moved from campaign {here.id}")
     fill_from_waitlist(session, here, actor.person_id)
     fill_from_waitlist(session, there, actor.person_id, acting=moved)
-    _tell_brand(session, there, moved, "moved here by the coordinator: " + standing(moved))
+    _tell_brand(
+        session,
+        there,
+        moved,
+        lambda title, brand: _(
+            "Test-buy “%(title)s”: %(brand)s is moved here by the coordinator: %(standing)s.",
+            title=title,
+            brand=brand,
+            standing=standing(moved),
+        ),
+    )
     audit.record(
         session,
         actor.audit_id,
@@ -429,39 +489,143 @@ def _replace_targets(session: Session, signup: Signup, report_ids: list[int]) ->
 
 
 def _event(session: Session, signup: Signup, person_id: int | None, kind: str, detail: str) -> None:
+    """Keep a step of the sign-up's history. The detail is stored in English, in one of the
+    shapes `event_detail` knows, and shown to each reader in their own language."""
     session.add(
         SignupEvent(signup_id=signup.id or 0, person_id=person_id, kind=kind, detail=detail[:500])
     )
 
 
+# The stored shapes of SignupEvent.detail (see `_event`), and how a reader reads them.
+_DETAILS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(r"asked for (\d+)"),
+        lambda m: ngettext("asked for %(num)s purchase", "asked for %(num)s purchases", int(m[1])),
+    ),
+    (
+        re.compile(r"(\d+) more slot\(s\) from the waitlist"),
+        lambda m: ngettext(
+            "%(num)s more slot from the waitlist", "%(num)s more slots from the waitlist", int(m[1])
+        ),
+    ),
+    (
+        re.compile(r"place (\d+) → (\d+): (.*)", re.DOTALL),
+        lambda m: _(
+            "place %(before)s → %(after)s: %(reason)s",
+            before=i18n.number(int(m[1])),
+            after=i18n.number(int(m[2])),
+            reason=m[3],
+        ),
+    ),
+    (
+        re.compile(r"moved to campaign (\d+): (.*)", re.DOTALL),
+        lambda m: _("moved to campaign %(id)s: %(reason)s", id=m[1], reason=m[2]),
+    ),
+    (
+        re.compile(r"moved to campaign (\d+)"),
+        lambda m: _("moved to campaign %(id)s", id=m[1]),
+    ),
+    (
+        re.compile(r"moved from campaign (\d+)"),
+        lambda m: _("moved from campaign %(id)s", id=m[1]),
+    ),
+]
+
+
+def event_detail(event: SignupEvent) -> str:
+    """A history entry's detail in the reader's language (a reason as it was typed)."""
+    for shape, read in _DETAILS:
+        if found := shape.fullmatch(event.detail):
+            return read(found)
+    return event.detail
+
+
 def standing(signup: Signup) -> str:
+    """How a sign-up stands, as a phrase that follows a colon: 'confirmed for 2 purchases'."""
     if signup.state == SignupState.confirmed:
-        return f"confirmed for {signup.granted} purchase{'s' if signup.granted != 1 else ''}"
-    if signup.granted:
-        return (
-            f"{signup.granted} of {signup.requested} purchases confirmed, the rest on the waitlist"
+        return ngettext(
+            "confirmed for %(num)s purchase", "confirmed for %(num)s purchases", signup.granted
         )
-    return "on the waitlist"
+    if signup.granted:
+        return ngettext(
+            "%(granted)s of %(num)s purchase confirmed, the rest on the waitlist",
+            "%(granted)s of %(num)s purchases confirmed, the rest on the waitlist",
+            signup.requested,
+            granted=i18n.number(signup.granted),
+        )
+    return _("on the waitlist")
 
 
-def _tell_brand(session: Session, campaign: Campaign, signup: Signup, what: str) -> None:
-    """Tell the brand's admins (and whoever signed up) how the sign-up stands."""
-    people = set(
-        session.exec(
-            select(Person.id).where(
-                Person.brand_id == signup.brand_id,
-                Person.role == Role.brand_admin,
-                col(Person.is_active).is_(True),
+def your_standing(signup: Signup) -> str:
+    """How the reader's own brand stands, as a sentence."""
+    if signup.state == SignupState.confirmed:
+        return ngettext(
+            "Your brand is confirmed for %(num)s purchase.",
+            "Your brand is confirmed for %(num)s purchases.",
+            signup.granted,
+        )
+    if signup.granted:
+        return ngettext(
+            "Your brand has %(granted)s of %(num)s purchase confirmed; the rest is on the "
+            "waitlist.",
+            "Your brand has %(granted)s of %(num)s purchases confirmed; the rest is on the "
+            "waitlist.",
+            signup.requested,
+            granted=i18n.number(signup.granted),
+        )
+    return _("Your brand is on the waitlist.")
+
+
+def _news(title: str, brand: str, signup: Signup) -> str:
+    """A brand's news after it signed up or changed its sign-up."""
+    if signup.state == SignupState.confirmed:
+        return ngettext(
+            "Test-buy “%(title)s”: %(brand)s is confirmed for %(num)s purchase.",
+            "Test-buy “%(title)s”: %(brand)s is confirmed for %(num)s purchases.",
+            signup.granted,
+            title=title,
+            brand=brand,
+        )
+    if signup.granted:
+        return ngettext(
+            "Test-buy “%(title)s”: %(brand)s has %(granted)s of %(num)s purchase confirmed; "
+            "the rest is on the waitlist.",
+            "Test-buy “%(title)s”: %(brand)s has %(granted)s of %(num)s purchases confirmed; "
+            "the rest is on the waitlist.",
+            signup.requested,
+            title=title,
+            brand=brand,
+            granted=i18n.number(signup.granted),
+        )
+    return _("Test-buy “%(title)s”: %(brand)s is on the waitlist.", title=title, brand=brand)
+
+
+def _tell_brand(
+    session: Session, campaign: Campaign, signup: Signup, news: Callable[[str, str], str]
+) -> None:
+    """Tell the brand's admins (and whoever signed up) how the sign-up stands, each in
+    their own language: `news(campaign title, brand name)` writes the sentence."""
+    people = session.exec(
+        select(Person.id, Person.language, Person.time_zone)
+        .where(
+            or_(
+                and_(
+                    Person.brand_id == signup.brand_id,
+                    Person.role == Role.brand_admin,
+                    col(Person.is_active).is_(True),
+                ),
+                Person.id == signup.created_by_id,
             )
         )
-    )
-    people.add(signup.created_by_id)
+        .order_by(col(Person.id))
+    ).all()
     brand = session.get(Brand, signup.brand_id)
-    text = f"Test-buy “{campaign.title}”: {brand.name if brand else 'your brand'} is {what}."
-    for person_id in sorted(p for p in people if p is not None):
+    for person_id, language, zone in people:
+        with i18n.presenting(language, zone):
+            text = news(campaign.title, brand.name if brand else _("your brand"))
         session.add(
             Notification(
-                person_id=person_id,
+                person_id=person_id or 0,
                 kind="testbuy.signup",
                 group_id=campaign.group_id,
                 text=text[:500],

@@ -14,9 +14,8 @@ from sqlmodel import col, select
 
 from hub.groups.models import GroupMembership, WorkingGroup
 from hub.members.models import Brand, OrgKind, Person, Role
+from tests.e2e.test_events import screenshot_dir
 from tests.live import LiveHub
-
-SCREENSHOT = Path(__file__).resolve().parents[2] / "static" / "screenshots" / "dashboard.png"
 
 
 @dataclass
@@ -94,7 +93,7 @@ def sign_in_through_dev_idp(page: Page, case: AdminCase) -> None:
     expect(page).to_have_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
 
 
-def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub) -> None:
+def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub, tmp_path: Path) -> None:
     """A brand admin signs in through the development provider and manages people inline."""
     case = admin_cases(hub)[0]
     promoted, leaver = case.members
@@ -127,8 +126,7 @@ def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub) -> No
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("heading", name=f"Welcome, {case.admin.name}")).to_be_visible()
     page.wait_for_load_state("networkidle")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "dashboard-signed-in.png"))
 
     page.get_by_role("link", name="Manage people").click()
     expect(page).to_have_url(re.compile(rf"/brands/{case.brand.slug}/people$"))

@@ -16,11 +16,13 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 from sqlmodel import col, select
 
+from hub import i18n
 from hub.auth.sessions import load_actor
 from hub.clock import utcnow
 from hub.demo import BRANDS
 from hub.events import registrations, schedule
 from hub.events.models import Event
+from hub.events.times import span_text
 from hub.groups.models import GroupMembership, WorkingGroup
 from hub.members.models import Brand, Person, Role
 from tests.e2e.conftest import ALLIANCE_ADMIN_EMAIL, clear_login_rate_limits
@@ -42,8 +44,24 @@ def winter_day() -> date:
     return day + timedelta(days=(2 - day.weekday()) % 7)
 
 
-def day_text(day: date) -> str:
-    return f"{day:%a %d %b %Y}"
+def in_shanghai(day: date, at: time) -> datetime:
+    """A wall-clock time in Shanghai, where the events of these tests happen."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(SHANGHAI))
+
+
+def shown_span(
+    day: date, viewer: str, *, starts: time = time(9), hours: int = 3, whole_days: int = 0
+) -> str:
+    """When an event typed in Shanghai time (as `make_event` types it, same arguments)
+    happens, as the hub writes it in English for someone reading in `viewer`'s zone."""
+    if whole_days:
+        begins = in_shanghai(day, time(0))
+        ends = in_shanghai(day + timedelta(days=whole_days), time(0))
+    else:
+        begins = in_shanghai(day, starts)
+        ends = begins + timedelta(hours=hours)
+    with i18n.presenting("en", viewer):
+        return span_text(begins, ends, bool(whole_days), SHANGHAI, viewer)
 
 
 @pytest.fixture(scope="module")
@@ -237,13 +255,14 @@ def test_a_coordinator_puts_a_workshop_on_the_calendar(hub: LiveHub, people: Peo
         expect(page.locator(".flash-success")).to_have_text("The event is on the calendar.")
         expect(page.get_by_role("heading", level=1)).to_have_text(title)
         expect(page.locator(".page-header")).to_contain_text(f"Workshop · {GROUP_NAME}")
-        # Brussels is seven hours behind Shanghai in winter.
+        # Brussels is seven hours behind Shanghai in winter: 2:00 AM to 5:00 AM CET, with
+        # Shanghai's 9:00 AM beside it; 9:00 to 12:00 is what the coordinator typed.
         expect(page.locator("#event-when")).to_have_text(
-            f"{day_text(day)}, 02:00 – 05:00 CET (Wed 09:00 {SHANGHAI})"
+            shown_span(day, HOME_ZONE, starts=time(9), hours=3)
         )
-        expect(page.locator("#event-local")).to_have_text(
-            f"{day_text(day)}, 09:00 CST ({SHANGHAI})"
-        )
+        with i18n.presenting("en", HOME_ZONE):
+            there = i18n.when(in_shanghai(day, time(9)), SHANGHAI)
+        expect(page.locator("#event-local")).to_have_text(f"{there} ({SHANGHAI})")
         expect(page.locator("#seat-count")).to_have_text("0 of 2 taken · at most 1 per brand")
         expect(page.locator(".prose strong")).to_have_text("bring a sample")
         # The organiser sees the registrations (none yet) and may cancel the event.
@@ -362,13 +381,18 @@ def test_the_calendar_lists_highlights_places_and_filters(
         expect(card(page, conference.title)).to_contain_text("Whole alliance")
         expect(card(page, past.title)).to_have_count(0)
         # Whole days are the event's own dates (Shanghai's), wherever one reads them.
-        fair_days = (
-            f"{day_text(day + timedelta(days=3))[:-5]} – {day_text(day + timedelta(days=4))}"
-        )
-        expect(card(page, fair.title)).to_contain_text(f"{fair_days}, whole days")
-        expect(card(page, fair.title).locator(".event-date .day")).to_have_text(
-            f"{day + timedelta(days=3):%d}"
-        )
+        fair_days = shown_span(day + timedelta(days=3), HOME_ZONE, whole_days=2)
+        assert fair_days.endswith(", whole days"), fair_days
+        expect(card(page, fair.title)).to_contain_text(fair_days)
+        with i18n.presenting("en", HOME_ZONE):
+            fair_tile = i18n.skeleton(day + timedelta(days=3), "d")
+            month_title = i18n.skeleton(day, "yMMMM")
+            following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+            following_title = i18n.skeleton(following, "yMMMM")
+            empty_month = date(day.year + 6, 6, 1)
+            empty_title = i18n.skeleton(empty_month, "yMMMM")
+            workshop_clock = i18n.clock(in_shanghai(day, time(9)))
+        expect(card(page, fair.title).locator(".event-date .day")).to_have_text(fair_tile)
         page.evaluate("window.stayedOnPage = true")
 
         page.get_by_label("Type").select_option(label="Webinar")
@@ -392,11 +416,11 @@ def test_the_calendar_lists_highlights_places_and_filters(
         expect(
             page.get_by_role("navigation", name="Calendar view").get_by_role("link", name="Month")
         ).to_have_attribute("aria-current", "page")
-        expect(page.locator("#month-title")).to_have_text(f"{day:%B %Y}")
-        # 09:00 in Shanghai is 02:00 the same day in Brussels.
+        expect(page.locator("#month-title")).to_have_text(month_title)
+        # 09:00 in Shanghai is 2:00 AM the same day in Brussels.
         placed = month_cell(page, day).locator(".month-event", has_text=workshop.title)
         expect(placed).to_have_class(re.compile(r"\bmine\b"))
-        expect(placed).to_contain_text("02:00")
+        expect(placed.locator(".time")).to_have_text(workshop_clock)
         expect(
             month_cell(page, day + timedelta(days=1)).get_by_role("link", name=webinar.title)
         ).to_be_visible()
@@ -408,18 +432,17 @@ def test_the_calendar_lists_highlights_places_and_filters(
         expect(page.locator(".month-event", has_text=webinar.title)).to_be_visible()
 
         page.get_by_role("link", name="Next month").click()
-        following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-        expect(page.locator("#month-title")).to_have_text(f"{following:%B %Y}")
+        expect(page.locator("#month-title")).to_have_text(following_title)
         expect(page).to_have_url(re.compile(rf"month={following:%Y-%m}"))
         page.get_by_role("link", name="Previous month").click()
-        expect(page.locator("#month-title")).to_have_text(f"{day:%B %Y}")
+        expect(page.locator("#month-title")).to_have_text(month_title)
         expect(page.locator(".month-event", has_text=webinar.title)).to_be_visible()
         page.locator(".month-event", has_text=webinar.title).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(webinar.title)
 
         # A month without events says so (on a phone the grid shows only days with events).
-        page.goto(f"/events?view=month&month={day.year + 6}-06")
-        expect(page.locator("#results .empty")).to_have_text(f"No events in June {day.year + 6}.")
+        page.goto(f"/events?view=month&month={empty_month:%Y-%m}")
+        expect(page.locator("#results .empty")).to_have_text(f"No events in {empty_title}.")
 
 
 def test_the_month_shows_whole_day_events_on_their_own_dates(
@@ -464,7 +487,7 @@ def test_times_follow_the_persons_zone_or_else_their_browsers(
     hub: LiveHub, people: People, cast: Cast
 ) -> None:
     """Without a setting, the browser's zone (New York) is used from the first page on;
-    choosing Europe/London on the settings page shows 09:00 in Shanghai as 01:00 GMT;
+    choosing Europe/London on the settings page shows 09:00 in Shanghai as 1:00 AM GMT;
     going back to "as my browser says" shows New York again."""
     reader = cast.c[1]
     with hub.session() as session:
@@ -474,11 +497,12 @@ def test_times_follow_the_persons_zone_or_else_their_browsers(
         session.commit()
     day = winter_day()
     event = make_event(hub, f"Wine label forensics {secrets.token_hex(3)}", day=day)
-    shanghai = f"(Wed 09:00 {SHANGHAI})"
+    # 9:00 AM in Shanghai is 8:00 PM the evening before in New York, 1:00 AM in London.
+    in_new_york = shown_span(day, "America/New_York")
+    in_london = shown_span(day, "Europe/London")
     with people.page_of(reader, timezone_id="America/New_York") as page:
         page.goto(f"/events/{event.id}")
-        eve = day_text(day - timedelta(days=1))
-        expect(page.locator("#event-when")).to_have_text(f"{eve}, 20:00 – 23:00 EST {shanghai}")
+        expect(page.locator("#event-when")).to_have_text(in_new_york)
         page.goto(f"/events?view=month&month={day:%Y-%m}")
         expect(page.locator(".page-header")).to_contain_text("Times in America/New_York")
         expect(month_cell(page, day - timedelta(days=1))).to_contain_text(event.title)
@@ -495,11 +519,9 @@ def test_times_follow_the_persons_zone_or_else_their_browsers(
         expect(zone).to_have_value("Europe/London")
 
         page.goto(f"/events/{event.id}")
-        expect(page.locator("#event-when")).to_have_text(
-            f"{day_text(day)}, 01:00 – 04:00 GMT {shanghai}"
-        )
+        expect(page.locator("#event-when")).to_have_text(in_london)
         page.goto("/events")
-        expect(card(page, event.title)).to_contain_text(f"{day_text(day)}, 01:00 – 04:00 GMT")
+        expect(card(page, event.title)).to_contain_text(in_london)
 
         page.goto("/me")
         page.get_by_label("Show times in").select_option(
@@ -510,7 +532,7 @@ def test_times_follow_the_persons_zone_or_else_their_browsers(
             "Times are now shown in your browser’s time zone."
         )
         page.goto(f"/events/{event.id}")
-        expect(page.locator("#event-when")).to_contain_text("20:00 – 23:00 EST")
+        expect(page.locator("#event-when")).to_have_text(in_new_york)
 
 
 def parse_calendar(data: bytes) -> list[icalendar.Event]:

@@ -25,6 +25,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import col, func, select
 
+from hub import i18n
 from hub.api.webhook_delivery import deliver_webhooks
 from hub.demo import BRANDS
 from hub.groups.models import GroupMembership, WorkingGroup
@@ -224,11 +225,13 @@ def test_import_thousands_of_listings_with_one_left_out(
         title = page.locator("#status-title")
         expect(title).to_have_text("Imported", timeout=IMPORT_TIMEOUT_MS)
 
+        with i18n.presenting("en"):  # counts as the hub writes them in English: "2,979"
+            created_text, merged_text = i18n.number(created), i18n.number(merged)
         summary = page.locator("ul.summary li")
         expect(summary).to_have_text(
             [
-                f"{created} new reports",
-                f"{merged} entries added to reports already on the board",
+                f"{created_text} new reports",
+                f"{merged_text} entries added to reports already on the board",
                 "1 entry left out",
             ]
         )
@@ -253,7 +256,7 @@ def test_import_thousands_of_listings_with_one_left_out(
         if unfinished and states[0][0].startswith(UNFINISHED):
             # Finished while the page polled: screen readers are told.
             expect(page.locator("#import-said")).to_have_text(
-                f"The import is over: {created} new reports."
+                f"The import is over: {created_text} new reports."
             )
 
         page.get_by_role("link", name="See the board").click()
@@ -395,7 +398,7 @@ def test_personal_token_posts_through_the_api_until_revoked(
         assert token not in page.content()
         row = page.locator("#tokens tr", has_text=name)
         expect(row).not_to_contain_text("Never")
-        row.get_by_role("button", name=f"Revoke {name}").click()
+        row.get_by_role("button", name=f"Revoke the token {name}", exact=True).click()
         expect(page.locator(".flash-success")).to_have_text(f"The token “{name}” no longer works.")
         expect(page.locator("#tokens tr", has_text=name)).to_contain_text("Revoked")
 

@@ -36,7 +36,7 @@ class Case:
 
     name: str
     day: str
-    shanghai: str  # the day as the pages write it
+    shanghai: str  # the day as the pages write it (in English, the default language)
     starts_utc: datetime
     london: str
     new_york: str
@@ -46,26 +46,26 @@ CASES = [
     Case(
         "between the US and the UK changes",
         "2030-03-20",
-        "Wed 20 Mar 2030",
+        "Wed, Mar 20, 2030",
         datetime(2030, 3, 20, 2, 0, tzinfo=UTC),
-        "Wed 20 Mar 2030, 02:00 – 04:00 GMT",
-        "Tue 19 Mar 2030, 22:00 – Wed 20 Mar 2030, 00:00 EDT",
+        "Wed, Mar 20, 2030, 2:00 AM – 4:00 AM GMT",
+        "Tue, Mar 19, 2030, 10:00 PM – Wed, Mar 20, 2030, 12:00 AM EDT",
     ),
     Case(
         "summer",
         "2030-07-10",
-        "Wed 10 Jul 2030",
+        "Wed, Jul 10, 2030",
         datetime(2030, 7, 10, 2, 0, tzinfo=UTC),
-        "Wed 10 Jul 2030, 03:00 – 05:00 BST",
-        "Tue 09 Jul 2030, 22:00 – Wed 10 Jul 2030, 00:00 EDT",
+        "Wed, Jul 10, 2030, 3:00 AM – 5:00 AM BST",
+        "Tue, Jul 9, 2030, 10:00 PM – Wed, Jul 10, 2030, 12:00 AM EDT",
     ),
     Case(
         "winter",
         "2030-01-15",
-        "Tue 15 Jan 2030",
+        "Tue, Jan 15, 2030",
         datetime(2030, 1, 15, 2, 0, tzinfo=UTC),
-        "Tue 15 Jan 2030, 02:00 – 04:00 GMT",
-        "Mon 14 Jan 2030, 21:00 – 23:00 EST",
+        "Tue, Jan 15, 2030, 2:00 AM – 4:00 AM GMT",
+        "Mon, Jan 14, 2030, 9:00 PM – 11:00 PM EST",
     ),
 ]
 
@@ -106,16 +106,17 @@ def test_event_page_reads_in_each_viewers_zone(
         event = shanghai_event(db, world, case.day)
         path = f"/events/{event.id}"
         with subtests.test(case.name):
-            there = f"({case.shanghai[:3]} 10:00 {SHANGHAI})"  # the event's own time beside
+            there = f"({case.shanghai[:3]}, 10:00 AM {SHANGHAI})"  # the event's own time beside
             assert element_text(london.get(path).text, "event-when") == f"{case.london} {there}"
             for browser in (new_york, by_browser):
                 page = browser.get(path).text
                 when = element_text(page, "event-when") or ""
                 assert when.startswith(case.new_york), when
                 local = element_text(page, "event-local") or ""
-                assert local.startswith(f"{case.shanghai}, 10:00 CST"), local
+                day = case.shanghai.split(", ", 1)[1]  # the moment without its weekday
+                assert local == f"{day}, 10:00 AM CST ({SHANGHAI})", local
             own = element_text(in_shanghai.get(path).text, "event-when")
-            assert own == f"{case.shanghai}, 10:00 – 12:00 CST"
+            assert own == f"{case.shanghai}, 10:00 AM – 12:00 PM CST"
 
 
 def test_unknown_browser_zone_falls_back_to_utc(
@@ -126,7 +127,7 @@ def test_unknown_browser_zone_falls_back_to_utc(
     browser = client_as(world.admin_a)
     browser.cookies.set("hub_tz", "Mars/Olympus_Mons")
     when = element_text(browser.get(f"/events/{event.id}").text, "event-when") or ""
-    assert when.startswith("Wed 20 Mar 2030, 02:00 – 04:00 UTC"), when
+    assert when.startswith("Wed, Mar 20, 2030, 2:00 AM – 4:00 AM UTC"), when
 
 
 def test_profile_zone_is_chosen_on_the_settings_page(
@@ -196,7 +197,7 @@ def test_whole_day_conference_keeps_its_own_dates(
     assert not isinstance(entry.decoded("DTSTART"), datetime)
 
     page = browser.get(f"/events/{event.id}").text
-    assert element_text(page, "event-when") == "Mon 10 Jun – Wed 12 Jun 2030, whole days"
+    assert element_text(page, "event-when") == "Mon, Jun 10 – Wed, Jun 12, 2030, whole days"
     grid = month_days(browser.get("/events?view=month&month=2030-06").text)
     shown_on = sorted(day for day, links in grid.items() if f"/events/{event.id}" in links)
     assert shown_on == [10, 11, 12]
@@ -222,7 +223,7 @@ def test_skipped_wall_time_moves_forward(db: Session, world: World, client_as: C
 
     event = db.exec(select(Event).where(Event.title == "Night shift at the port")).one()
     page = browser.get(f"/events/{event.id}").text
-    assert element_text(page, "event-when") == "Sun 31 Mar 2030, 03:30 – 05:00 CEST"
+    assert element_text(page, "event-when") == "Sun, Mar 31, 2030, 3:30 AM – 5:00 AM CEST"
     data = browser.get(f"/events/{event.id}.ics").content
     assert "DTSTART;TZID=Europe/Brussels:20300331T033000" in unfolded(data)
     (entry,) = vevents(data)

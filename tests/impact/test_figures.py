@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
+from hub import i18n
 from hub.app import create_app
 from hub.clock import as_utc, utcnow
 from hub.config import Settings
@@ -1191,14 +1192,21 @@ class Cell:
     note: str = ""
 
 
+# The numbers are counted here by hand; they are written as an English reader reads them,
+# through hub.i18n (outside a request, it writes English).
 def count_text(value: Number) -> str:
-    return f"{value:,.0f}"
+    return i18n.number(value, 0)
+
+
+def money_text(value: Number, currency: str) -> str:
+    return i18n.money(value, currency)
 
 
 def share_of(part: Number, whole: Number) -> tuple[float | None, str]:
     if not whole:
         return None, "—"
-    return float(part) / float(whole), f"{100 * float(part) / float(whole):.1f}%"
+    ratio = float(part) / float(whole)
+    return ratio, i18n.percent(ratio, 1)
 
 
 def csv_raw(value: Number | float | None) -> str:
@@ -1239,7 +1247,7 @@ def tiles_of(model: Model, section: str = "Headline", **only: str) -> list[Cell]
                 "",
                 f"Value of goods seized ({currency})",
                 amount,
-                f"{currency} {amount:,.0f}",
+                money_text(amount, currency),
                 link("goods_value", **only, currency=currency),
                 f"goods_value_{currency}",
             )
@@ -1296,6 +1304,10 @@ def charts_of(model: Model) -> list[Chart]:
     ) -> tuple[Number, str, Link | None]:
         value = model.value(figure, bucket, **only)
         return value, count_text(value), link(figure, bucket, **only)
+
+    def money(figure: str, **only: str) -> tuple[Number, str, Link | None]:
+        value = model.value(figure, **only)
+        return value, money_text(value, only["currency"]), link(figure, **only)
 
     def share(
         key: str, bucket: int | None = None, **only: str
@@ -1366,7 +1378,9 @@ def charts_of(model: Model) -> list[Chart]:
                 model.value("handling_seconds", **only),
                 model.value("takedowns", **only),
             )
-            hours = f"{float(seconds) / float(removed) / 3600:.1f} h" if removed else "—"
+            hours = (
+                f"{i18n.number(float(seconds) / float(removed) / 3600, 1)} h" if removed else "—"
+            )
             chart.add(
                 _label(dim, value),
                 [
@@ -1431,7 +1445,7 @@ def charts_of(model: Model) -> list[Chart]:
                 number("arrests", country=country),
                 number("facilities", country=country),
                 number("goods_seized", country=country),
-                *(number("goods_value", country=country, currency=c) for c in currencies),
+                *(money("goods_value", country=country, currency=c) for c in currencies),
             ],
         )
     charts.append(enforcement)

@@ -15,6 +15,7 @@ from markupsafe import escape
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, func, select
 
+from hub import i18n
 from hub.app import create_app
 from hub.audit import AuditEntry
 from hub.clock import utcnow
@@ -543,7 +544,8 @@ def test_recording_an_outcome(
     shown = browser.get(f"/referrals/{referral.id}").text
     assert "The outcome was recorded." in shown
     assert "Ada Admin: raid on" in shown
-    assert "12,000 items seized, worth 1,250,000.50 USD" in shown
+    worth = i18n.money(Decimal("1250000.50"), "USD")  # '$1,250,000.50' for an English reader
+    assert f"12,000 items seized, worth {worth}" in shown
     assert 'name="version" value="2"' in shown
 
 
@@ -610,7 +612,7 @@ def test_outcome_form_messages(
     sent = referral.sent_on
     words = {"BEFORE": sent - timedelta(days=1), "FUTURE": today() + timedelta(days=2)}
     changes = {k: words[v].isoformat() if v in words else v for k, v in changes.items()}
-    message = message.replace("SENT", sent.isoformat())
+    message = message.replace("SENT", i18n.day(sent))  # as an English reader reads it
     data = outcome_data(referral, **changes)
     answer = client_as(world.admin_a).post(f"/referrals/{referral.id}/outcome", data=data)
     assert answer.status_code == 422
@@ -678,7 +680,8 @@ def test_concurrent_outcome_comes_back_with_typed_values(
     assert "While you were entering this, Cora Coordinator recorded an outcome" in answer.text
     assert "Raid done, raid on" in answer.text
     assert "2 arrested" in answer.text and "900 items seized" in answer.text
-    assert "worth 5,000.00 CNY" in answer.text and "Police press release" in answer.text
+    worth = i18n.money(Decimal(5000), "CNY")
+    assert f"worth {worth}" in answer.text and "Police press release" in answer.text
     assert "Your entry was not saved" in answer.text
     for name in ("suspects_arrested", "goods_seized", "goods_value"):
         assert f'value="{stale[name]}"' in answer.text
@@ -757,7 +760,7 @@ def test_list_shows_readable_referrals_newest_sent_first(
     positions = [everything.index(a) for a in ("Apparel Raided", "Toys Sent", "Apparel Sent")]
     assert positions == sorted(positions)
     assert "Zhejiang, China" in everything
-    assert "77,000.50 CNY" in everything
+    assert i18n.money(Decimal("77000.50"), "CNY") in everything
     assert "Raid done" in everything
 
     apparel_admin = client_as(world.admin_a).get("/referrals").text
