@@ -135,9 +135,9 @@ def test_brand_admin_signs_in_and_manages_people(page: Page, hub: LiveHub, tmp_p
     # A marker on window survives only if no page load happens: htmx swaps the row in place.
     page.evaluate("window.__noReload = 'still here'")
     row = page.locator(f"#person-{promoted.id}")
-    row.get_by_label(f"Role of {promoted.name}").select_option("brand_admin")
+    row.get_by_label(f"Role of {promoted.name}", exact=True).select_option("brand_admin")
     expect(row.locator(".inline-message")).to_have_text(now_brand_admin(promoted))
-    expect(row.get_by_label(f"Role of {promoted.name}")).to_have_value("brand_admin")
+    expect(row.get_by_label(f"Role of {promoted.name}", exact=True)).to_have_value("brand_admin")
     assert page.evaluate("window.__noReload") == "still here"
     assert person_in_db(hub, promoted.id or 0).role == Role.brand_admin
 
@@ -195,13 +195,15 @@ def test_sign_in_and_change_a_role_without_javascript(browser: Browser, hub: Liv
 
         page.goto(f"/brands/{case.brand.slug}/people")
         row = page.locator(f"#person-{promoted.id}")
-        row.get_by_label(f"Role of {promoted.name}").select_option("brand_admin")
+        row.get_by_label(f"Role of {promoted.name}", exact=True).select_option("brand_admin")
         row.get_by_role("button", name="Save").click()
         # Post/redirect/get: back on the people page, with the message as a flash.
         expect(page).to_have_url(re.compile(rf"/brands/{case.brand.slug}/people$"))
         expect(page.locator(".flash-success")).to_have_text(now_brand_admin(promoted))
         expect(
-            page.locator(f"#person-{promoted.id}").get_by_label(f"Role of {promoted.name}")
+            page.locator(f"#person-{promoted.id}").get_by_label(
+                f"Role of {promoted.name}", exact=True
+            )
         ).to_have_value("brand_admin")
         assert person_in_db(hub, promoted.id or 0).role == Role.brand_admin
     finally:
