@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from hub import i18n
 from hub.members.models import Person
+from hub.web import build_environment
 from tests.conftest import ClientAs, World
 
 CHINESE = "zh_Hans"
@@ -202,3 +203,16 @@ def test_a_page_carries_the_language_of_its_messages(client_as: ClientAs, world:
     browser = client_as(world.member_a)
     browser.post("/language", data={"language": CHINESE, "next": "/"})
     assert '<html lang="zh-Hans">' in browser.get("/").text
+
+
+def test_recent_activity_says_how_long_ago_with_the_exact_time_at_hand() -> None:
+    """Comments, sightings and notifications say "3小时前"; the exact moment is in the
+    element's datetime and title."""
+    env = build_environment()
+    three_hours_ago = datetime.now(UTC) - timedelta(hours=3, minutes=1)
+    template = env.from_string('{% from "_macros.html" import moment %}{{ moment(at) }}')
+    with i18n.presenting(CHINESE, "Asia/Shanghai"):
+        html = template.render(at=three_hours_ago)
+        assert f'title="{i18n.when(three_hours_ago)}"' in html
+    assert f'datetime="{three_hours_ago.isoformat()}"' in html
+    assert ">3小时前</time>" in html

@@ -75,6 +75,10 @@ def people(browser: Browser, hub: LiveHub) -> People:
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
+    return axe_script()
+
+
+def axe_script() -> str:
     """axe-core's script (node_modules is git-ignored: installed here if missing)."""
     if not AXE_FILE.exists():
         npm = shutil.which("npm")

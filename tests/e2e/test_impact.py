@@ -14,9 +14,11 @@ from sqlmodel import col, select
 
 from hub.clock import utcnow
 from hub.groups.models import GroupMembership, WorkingGroup
+from hub.i18n import LANGUAGE_COOKIE
 from hub.members.models import Brand, Person, Role
 from tests.e2e.conftest import ALLIANCE_ADMIN_EMAIL, clear_login_rate_limits
 from tests.e2e.people import People
+from tests.e2e.test_accessibility import axe_script, axe_violations, described, with_axe
 from tests.e2e.test_events import overflow, screenshot_dir
 from tests.live import LiveHub
 
@@ -120,16 +122,22 @@ def test_coordinator_writes_the_groups_part_and_the_admin_publishes(
         expect(page.locator("textarea")).to_have_count(0)
 
 
-def test_screenshots_of_the_dashboard_and_report(people: People, tmp_path: Path) -> None:
+def test_screenshots_of_the_dashboard_and_report(
+    people: People, hub: LiveHub, tmp_path: Path
+) -> None:
     """Full-page screenshots at 1280 and 375 px for people to look at; at 375 px nothing
-    sticks out sideways (charts and tables scroll inside their boxes)."""
+    sticks out sideways (charts and tables scroll inside their boxes). At 1280 px axe finds
+    nothing serious, in English and in Chinese (the annual report is checked here rather
+    than in test_accessibility: counting a year for it is slow)."""
     folder = screenshot_dir(tmp_path)
     pages = {
         "impact": f"/impact?year={LAST_YEAR}",
         "impact-report": f"/impact/report?year={LAST_YEAR}",
         "referrals": "/referrals",
     }
+    serious: list[str] = []
     with people.page_of(COORDINATOR) as page:
+        with_axe(page.context, axe_script())
         for width in (1280, 375):
             page.set_viewport_size({"width": width, "height": 900})
             for name, url in pages.items():
@@ -137,6 +145,18 @@ def test_screenshots_of_the_dashboard_and_report(people: People, tmp_path: Path)
                 _shot(page, folder / f"{name}-{width}.png")
                 if width == 375:
                     assert overflow(page) == 0, f"{url} is wider than a phone"
+                else:
+                    serious += described(url, axe_violations(page))
+        page.context.add_cookies(
+            [{"name": LANGUAGE_COOKIE, "value": "zh_Hans", "url": hub.base_url}]
+        )
+        page.set_viewport_size({"width": 1280, "height": 900})
+        for name, url in pages.items():
+            page.goto(url)
+            expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+            _shot(page, folder / f"{name}-1280-zh.png")
+            serious += described(f"{url} (zh)", axe_violations(page))
+    assert serious == []
 
 
 def _shot(page: Page, path: Path) -> None:
