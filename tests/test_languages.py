@@ -10,16 +10,8 @@ from sqlmodel import Session
 from hub import i18n
 from hub.members.models import Person
 from hub.web import build_environment
+from tests.chinese import CHINESE, zh
 from tests.conftest import ClientAs, World
-
-CHINESE = "zh_Hans"
-
-
-def zh(message: str) -> str:
-    """The catalogue's Chinese for `message` (so the tests follow the translators)."""
-    text = i18n.translations(CHINESE).gettext(message)
-    assert text != message, f"{message!r} has no Chinese translation"
-    return text
 
 
 @pytest.mark.parametrize(

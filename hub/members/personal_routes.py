@@ -70,18 +70,23 @@ def set_time_zone(
             {"time_zone": _("Choose a time zone from the list, e.g. Europe/Paris.")}
         )
         return _page(request, session, actor, error.errors, error.status_code)
-    person = session.get(Person, actor.person_id)
-    if person is None:
-        raise NotFound()
-    person.time_zone = chosen
-    session.add(person)
-    audit.record(session, actor.audit_id, actor.label, "person.time_zone", f"person:{person.id}")
-    session.commit()
+    _save_choice(session, actor, "time_zone", chosen)
     if chosen:
         flash(request, _("Times are now shown in %(zone)s.", zone=chosen))
     else:
         flash(request, _("Times are now shown in your browser’s time zone."))
     return redirect(request, "/me")
+
+
+def _save_choice(session: Session, actor: Actor, field: str, value: str) -> None:
+    """One of the person's own choices (time_zone, language), saved and audited."""
+    person = session.get(Person, actor.person_id)
+    if person is None:
+        raise NotFound()
+    setattr(person, field, value)
+    session.add(person)
+    audit.record(session, actor.audit_id, actor.label, f"person.{field}", f"person:{person.id}")
+    session.commit()
 
 
 @router.post("/language")
@@ -99,13 +104,7 @@ def set_language(
         raise Invalid(_("Choose one of the languages offered: %(names)s.", names=names))
     actor: Actor | None = request.state.actor
     if actor is not None:
-        person = session.get(Person, actor.person_id)
-        if person is None:
-            raise NotFound()
-        person.language = language
-        session.add(person)
-        audit.record(session, actor.audit_id, actor.label, "person.language", f"person:{person.id}")
-        session.commit()
+        _save_choice(session, actor, "language", language)
     presentation = i18n.current()
     if language:
         presentation.prefer(language, "")  # the confirmation is in the new language already

@@ -13,16 +13,10 @@ from hub.api.models import ApiToken, Webhook, WebhookDelivery
 from hub.errors import NotFound
 from hub.i18n import translations
 from tests.api.factories import V1, api_client, problem_of, token_for
+from tests.chinese import zh
 from tests.conftest import ClientAs, World
 
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
-
-
-def zh(message: str, **values: object) -> str:
-    """`message` as the Chinese catalogue has it; it must have been translated."""
-    text = translations("zh_Hans").gettext(message)
-    assert text != message, f"not translated: {message!r}"
-    return text % values if values else text
 
 
 def zh_in(context: str, message: str) -> str:

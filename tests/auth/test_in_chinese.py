@@ -17,17 +17,8 @@ from hub.members.models import ROLE_LABELS, Role
 from hub.members.service import any_of_domains
 from hub.web import build_environment
 from tests import factories
+from tests.chinese import CHINESE, zh
 from tests.conftest import TEST_CSRF, ClientAs, World, session_cookie
-
-CHINESE = "zh_Hans"
-ZH = i18n.translations(CHINESE)
-
-
-def zh(message: str, **values: object) -> str:
-    """`message` as the catalogue translates it (and a check that it really does)."""
-    text = ZH.gettext(message)
-    assert text != message, f"no Chinese for {message!r}"
-    return text % values if values else text
 
 
 @pytest.fixture

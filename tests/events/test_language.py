@@ -4,7 +4,6 @@ e-mails, their calendar entries, reminders and the personal feed) in each person
 language and zone, whatever language the one who caused it reads."""
 
 from datetime import timedelta
-from typing import Any
 
 from sqlmodel import Session
 
@@ -13,6 +12,7 @@ from hub.clock import utcnow
 from hub.config import Settings
 from hub.events import notices, reminders, schedule
 from hub.members.models import Person
+from tests.chinese import zh
 from tests.conftest import ClientAs, World
 from tests.events.factories import event_form, form_data, make_event, register
 from tests.events.pages import (
@@ -28,13 +28,6 @@ from tests.intel.factories import actor_of
 
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 SHANGHAI = "Asia/Shanghai"
-
-
-def zh(message: str, **values: Any) -> str:
-    """`message` as the Chinese catalogue has it; it must have been translated."""
-    text = i18n.translations("zh_Hans").gettext(message)
-    assert text != message, f"no Chinese for {message!r}"
-    return text % values if values else text
 
 
 def speaks_chinese(db: Session, person: Person, zone: str = "") -> Person:

@@ -4,27 +4,9 @@ from html import unescape
 
 from sqlmodel import Session
 
-from hub import i18n
-from hub.members.models import Person
 from tests import factories
+from tests.chinese import reads_chinese, zh
 from tests.conftest import ClientAs, World
-
-CHINESE = "zh_Hans"
-ZH = i18n.translations(CHINESE)
-
-
-def zh(message: str, **values: object) -> str:
-    """`message` as the catalogue translates it (and a check that it really does)."""
-    text = ZH.gettext(message)
-    assert text != message, f"no Chinese for {message!r}"
-    return text % values if values else text
-
-
-def reads_chinese(db: Session, person: Person) -> Person:
-    person.language = CHINESE
-    db.add(person)
-    db.commit()
-    return person
 
 
 def test_join_request_decision_in_chinese(client_as: ClientAs, world: World, db: Session) -> None:

@@ -17,20 +17,13 @@ from hub.impact import referrals
 from hub.impact.models import REFERRAL_STATUS_LABELS, ReferralStatus
 from hub.impact.periods import Period
 from hub.intel.models import Tlp
+from tests.chinese import CHINESE, zh
 from tests.conftest import ClientAs, World
 from tests.impact.factories import make_referral, record_outcome, today
 from tests.intel.factories import make_report
 
-CHINESE = "zh_Hans"
 ASKS_CHINESE = {"accept-language": "zh-CN,zh;q=0.9"}
 LAST_YEAR = utcnow().year - 1
-
-
-def zh(message: str, **values: object) -> str:
-    """The catalogue's Chinese for `message` (the tests follow the translators)."""
-    text = i18n.translations(CHINESE).gettext(message)
-    assert text != message, f"{message!r} has no Chinese translation"
-    return text % values if values else text
 
 
 def zh_in(context: str, message: str) -> str:

@@ -9,19 +9,12 @@ from hub.intel import discussion, exports
 from hub.intel.models import STATUS_LABELS, ImportJob, IntelReport, Status, Tlp
 from hub.members.models import Person
 from hub.notify.models import Notification
+from tests.chinese import CHINESE, zh
 from tests.conftest import ClientAs, World
 from tests.intel.factories import actor_of, make_report
 
-CHINESE = "zh_Hans"
 ASKS_CHINESE = {"accept-language": "zh-CN,zh;q=0.9"}
 BOARD = "/groups/apparel-t/intel"
-
-
-def zh(message: str, **values: object) -> str:
-    """The catalogue's Chinese for `message` (the tests follow the translators)."""
-    text = i18n.translations(CHINESE).gettext(message)
-    assert text != message, f"{message!r} has no Chinese translation"
-    return text % values if values else text
 
 
 def zh_counted(singular: str, plural: str, n: int, **values: object) -> str:

@@ -8,26 +8,8 @@ from html import unescape
 from sqlmodel import Session
 
 from hub import i18n
-from hub.members.models import Person
+from tests.chinese import CHINESE, ZH, reads_chinese, zh
 from tests.conftest import ClientAs, World
-
-CHINESE = "zh_Hans"
-ZH = i18n.translations(CHINESE)
-
-
-def zh(message: str, **values: object) -> str:
-    """`message` as the catalogue translates it (and a check that it really does)."""
-    text = ZH.gettext(message)
-    assert text != message, f"no Chinese for {message!r}"
-    return text % values if values else text
-
-
-def reads_chinese(db: Session, person: Person) -> Person:
-    person.language = CHINESE
-    person.time_zone = "Asia/Shanghai"
-    db.add(person)
-    db.commit()
-    return person
 
 
 def test_people_page_in_chinese(client_as: ClientAs, world: World, db: Session) -> None:
@@ -35,7 +17,11 @@ def test_people_page_in_chinese(client_as: ClientAs, world: World, db: Session) 
     seen = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
     world.member_a.last_login_at = seen
     db.add(world.member_a)
-    page = unescape(client_as(reads_chinese(db, world.admin_a)).get("/brands/brand-a/people").text)
+    page = unescape(
+        client_as(reads_chinese(db, world.admin_a, "Asia/Shanghai"))
+        .get("/brands/brand-a/people")
+        .text
+    )
     assert zh("People of %(brand)s", brand="Brand A") in page
     assert f">{zh('Brand admin')}</option>" in page and f">{zh('Member')}</option>" in page
     with i18n.presenting(CHINESE, "Asia/Shanghai"):
@@ -47,7 +33,7 @@ def test_people_page_in_chinese(client_as: ClientAs, world: World, db: Session) 
 
 def test_add_person_errors_in_chinese(client_as: ClientAs, world: World, db: Session) -> None:
     """A refused form answers with its errors in Chinese, beside their fields."""
-    browser = client_as(reads_chinese(db, world.admin_a))
+    browser = client_as(reads_chinese(db, world.admin_a, "Asia/Shanghai"))
     response = browser.post(
         "/brands/brand-a/people", data={"name": "", "email": "gil@gmail.example", "role": "boss"}
     )
@@ -69,14 +55,16 @@ def test_brand_profile_names_its_country_in_chinese(
     client_as: ClientAs, world: World, db: Session
 ) -> None:
     """The brand's country is written as Chinese readers name it; Babel's CLDR has it."""
-    page = unescape(client_as(reads_chinese(db, world.member_a)).get("/brands/brand-a").text)
+    page = unescape(
+        client_as(reads_chinese(db, world.member_a, "Asia/Shanghai")).get("/brands/brand-a").text
+    )
     assert "法国" in page  # the factories' brands are in France
     assert zh("Working groups") in page and zh("People") in page
 
 
 def test_directory_count_in_chinese(client_as: ClientAs, world: World, db: Session) -> None:
     """The brand count is the catalogue's plural form, with the number filled in."""
-    browser = client_as(reads_chinese(db, world.member_a))
+    browser = client_as(reads_chinese(db, world.member_a, "Asia/Shanghai"))
     response = browser.get("/brands", params={"q": "Brand C"}, headers={"HX-Request": "true"})
     form = ZH.ngettext("%(num)s brand", "%(num)s brands", 1) % {"num": "1"}
     assert form != "1 brand" and form in unescape(response.text)

@@ -13,17 +13,12 @@ from hub.members.models import Person
 from hub.notify import topics
 from hub.notify.mailing import mail_instant, send_digests
 from hub.notify.models import Notification, OutboxMail
+from tests.chinese import zh
 from tests.conftest import ClientAs, World
 from tests.intel.factories import actor_of, make_report
 from tests.notify.test_mailing import at_local_hour
 
 CHINESE = {"Accept-Language": "zh-CN"}
-
-
-def zh(message: str, **values: object) -> str:
-    text = translations("zh_Hans").gettext(message)
-    assert text != message, f"not translated: {message!r}"
-    return text % values if values else text
 
 
 def speaks_chinese(db: Session, person: Person, zone: str = "UTC") -> None:
