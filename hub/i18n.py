@@ -33,6 +33,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, Translations
 from jinja2 import Environment
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub import ROOT
@@ -90,7 +91,7 @@ class Presentation:
 
     @property
     def locale(self) -> Locale:
-        return self.formats or Locale.parse(self.language)
+        return self.formats or _locale(self.language)
 
     def prefer(self, language: str, zone: str) -> None:
         """A signed-in person's own choices, where they made them."""
@@ -123,11 +124,16 @@ def presenting(language: str, zone: str = "") -> Iterator[Presentation]:
         _current.reset(token)
 
 
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
 def negotiate(accept_language: str) -> tuple[str, Locale | None]:
     """The best offered language for an Accept-Language header, and the locale its dates
     and numbers follow. zh-CN, zh-SG and bare zh read Simplified Chinese; zh-TW and zh-HK
     ask for Traditional, which is not offered."""
-    offered = {Locale.parse(code): code for code in languages()}
+    offered = {_locale(code): code for code in languages()}
     for tag in _by_quality(accept_language):
         try:
             asked = Locale.parse(tag, sep="-")
@@ -177,19 +183,11 @@ class Localise:
         headers = {
             key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
         }
-        token = _current.set(from_request(headers, _cookies(headers.get("cookie", ""))))
+        token = _current.set(from_request(headers, cookie_parser(headers.get("cookie", ""))))
         try:
             await self.app(scope, receive, send)
         finally:
             _current.reset(token)
-
-
-def _cookies(header: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for part in header.split(";"):
-        name, _, value = part.strip().partition("=")
-        found.setdefault(name, value)
-    return found
 
 
 # Messages ----------------------------------------------------------------------------------
@@ -237,12 +235,17 @@ def when(value: datetime | None, zone: str | None = None) -> str:
         return "—"
     local = _local(value, zone)
     locale = current().locale
-    pattern = locale.datetime_formats["medium"]
-    text = str(pattern).format(
-        babel_dates.format_time(local, "short", locale=locale),
+    text = joined(
         babel_dates.format_date(local, "medium", locale=locale),
+        babel_dates.format_time(local, "short", locale=locale),
     )
     return f"{text} {local.strftime('%Z')}".strip()
+
+
+def joined(day_text: str, time_text: str) -> str:
+    """A day and a time of day put together as the locale does: 'Nov 30, 2026, 5:25 PM',
+    '2026年11月30日 17:25'."""
+    return str(current().locale.datetime_formats["medium"]).format(time_text, day_text)
 
 
 def day(value: date | datetime | None, width: str = "medium") -> str:
