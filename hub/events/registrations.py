@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from babel.support import LazyProxy
 from sqlmodel import Session, col, func, select
 
 from hub import audit, i18n
@@ -30,7 +31,7 @@ from hub.events.models import (
     RegistrationState,
 )
 from hub.i18n import gettext as _
-from hub.i18n import pgettext
+from hub.i18n import lazy_gettext, pgettext
 from hub.intel.exports import safe_cell
 from hub.members.models import Brand, Person
 from hub.policy import Action, Actor, EventView, ensure
@@ -60,9 +61,17 @@ def active_of(session: Session, event_id: int, person_id: int) -> Registration |
     ).first()
 
 
+# Why registration is not possible, by the code closed_state gives.
+CLOSED_TEXT: dict[str, LazyProxy] = {
+    "cancelled": lazy_gettext("This event was cancelled."),
+    "over": lazy_gettext("This event is over."),
+    "not_open": lazy_gettext("Registration has not opened yet."),
+    "closed": lazy_gettext("Registration is closed."),
+}
+
+
 def closed_state(event: Event, now: datetime | None = None) -> str:
-    """Why registration is not possible now, as a code ("cancelled", "over", "not_open",
-    "closed"), or "" when it is."""
+    """Why registration is not possible now, as a code of CLOSED_TEXT, or "" when it is."""
     now = now or utcnow()
     if event.status == EventStatus.cancelled:
         return "cancelled"
@@ -78,15 +87,7 @@ def closed_state(event: Event, now: datetime | None = None) -> str:
 def closed_reason(event: Event, now: datetime | None = None) -> str:
     """Why registration is not possible now, in the reader's language, or "" when it is."""
     state = closed_state(event, now)
-    if state == "cancelled":
-        return _("This event was cancelled.")
-    if state == "over":
-        return _("This event is over.")
-    if state == "not_open":
-        return _("Registration has not opened yet.")
-    if state == "closed":
-        return _("Registration is closed.")
-    return ""
+    return str(CLOSED_TEXT[state]) if state else ""
 
 
 def _brand_seats(session: Session, event: Event, brand_id: int) -> BrandSeats:
@@ -291,8 +292,9 @@ def hand_over(
 ) -> Registration:
     """Give the actor's seat to a colleague at the same brand: the seat, its brand and its
     place stay as they were; the colleague is told, the actor's registration ends."""
-    if closed_state(event) not in {"", "closed"}:
-        raise Conflict(closed_reason(event))
+    state = closed_state(event)
+    if state not in {"", "closed"}:  # a seat may change hands after registration closes
+        raise Conflict(str(CLOSED_TEXT[state]))
     event = lock_event(session, event.id or 0)
     mine = active_of(session, event.id or 0, actor.person_id)
     if mine is None or mine.state != RegistrationState.confirmed:

@@ -239,11 +239,7 @@ def event_context(
         "event": event,
         "group": group,
         "invited": invited if organises else [],
-        "invited_names": format_list(
-            [brand.name for brand in invited], locale=i18n.current().locale
-        )
-        if organises and invited
-        else "",
+        "invited_names": _names([brand.name for brand in invited]) if organises else "",
         "organises": organises,
         "mine": mine,
         "my_place": registrations.waitlist_place(session, mine)

@@ -127,9 +127,8 @@ class Month:
 def _moment(value: datetime, zone_name: str) -> str:
     """A moment's day, with its weekday, and time of day in a zone, as the viewer's locale
     joins them: 'Wed, Mar 20, 2030, 2:00 AM', '2030年3月20日周三 02:00'."""
-    joined = str(i18n.current().locale.datetime_formats["medium"])
     day = i18n.skeleton(to_local(value, zone_name).date(), "yMMMEd")
-    return joined.format(i18n.clock(value, zone_name), day)
+    return i18n.joined(day, i18n.clock(value, zone_name))
 
 
 def span_text(
@@ -162,8 +161,7 @@ def span_text(
             zone=ends.strftime("%Z"),
         )
     if viewer != event_zone:
-        joined = str(i18n.current().locale.datetime_formats["medium"])
         weekday = i18n.skeleton(to_local(starts_at, event_zone).date(), "EEE")
-        there = joined.format(i18n.clock(starts_at, event_zone), weekday)
+        there = i18n.joined(weekday, i18n.clock(starts_at, event_zone))
         text = _("%(when)s (%(there)s %(zone)s)", when=text, there=there, zone=event_zone)
     return text

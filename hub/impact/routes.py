@@ -20,7 +20,7 @@ from hub.impact import figures
 from hub.impact.models import REFERRAL_STATUS_LABELS
 from hub.impact.periods import FIRST_YEAR, Period
 from hub.impact.sources import SOURCES
-from hub.impact.views import Dashboard, breakdown_label, csv_rows
+from hub.impact.views import Dashboard, breakdown_label, csv_rows, hours_text
 from hub.intel.exports import safe_cell
 from hub.intel.models import STATUS_LABELS, TLP_LABELS, TakedownOutcome
 from hub.members.countries import country_name
@@ -250,8 +250,7 @@ def cell_text(kind: str, value: Any, groups: dict[int, WorkingGroup]) -> str:
     if value is None or value == "":
         return "—"
     if kind == "group":
-        group = groups.get(value)
-        return group.name if group else "—"
+        return breakdown_label("group", value, groups)
     if kind == "country":
         return country_name(value)
     if kind == "tlp":
@@ -269,7 +268,7 @@ def cell_text(kind: str, value: Any, groups: dict[int, WorkingGroup]) -> str:
     if kind == "status":
         return str(STATUS_LABELS.get(value, value))
     if kind == "duration":
-        return _("%(hours)s h", hours=i18n.number(value / 3600, 1))
+        return hours_text(value, 1)
     if kind == "money":
         return i18n.number(value, 2)
     if kind == "number":

@@ -11,7 +11,7 @@ from hub import i18n
 from hub.groups.models import WorkingGroup
 from hub.i18n import gettext as _
 from hub.i18n import pgettext
-from hub.impact.figures import FIGURES, SHARES, Impact, Number, trace_url
+from hub.impact.figures import BREAKDOWNS, FIGURES, SHARES, Impact, Number, trace_url
 from hub.impact.models import REFERRAL_STATUS_LABELS
 from hub.impact.sources import OTHER_GROUPS
 from hub.members.countries import country_name
@@ -300,7 +300,7 @@ class Dashboard:
                 pgettext("chart column", "Share"),
                 _("Average time to take down"),
             ],
-            _("Working group") if dim == "group" else _("Marketplace"),
+            self._heading(dim),
             unit="%",
             max_value=100,
         )
@@ -369,8 +369,7 @@ class Dashboard:
         return chart
 
     def _heading(self, dim: str) -> str:
-        headings = {"group": _("Working group"), "country": _("Country"), "status": _("Status")}
-        return headings.get(dim, dim)
+        return str(BREAKDOWNS.get(dim, dim))
 
     def referrals_by_status(self) -> Chart:
         return self.count_by("referrals", "status", _("Referrals to law enforcement, by status"))

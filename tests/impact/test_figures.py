@@ -1210,6 +1210,8 @@ def share_of(part: Number, whole: Number) -> tuple[float | None, str]:
 
 
 def csv_raw(value: Number | float | None) -> str:
+    """The CSV's raw value as the export promises it (a share to 4 places, money to 2),
+    stated here, not imported: the values it writes are this file's own counts."""
     if value is None:
         return ""
     if isinstance(value, float):
