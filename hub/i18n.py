@@ -216,6 +216,13 @@ def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
     return LazyProxy(gettext, message, enable_cache=False, **variables)
 
 
+def english(message: LazyProxy | str) -> str:
+    """A message marked with lazy_gettext, in the source language: for records kept in
+    one language whoever caused them (the sign-in log, stored connection checks)."""
+    with presenting(SOURCE_LANGUAGE):
+        return str(message)
+
+
 _ = gettext
 
 

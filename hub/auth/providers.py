@@ -16,10 +16,9 @@ import httpx
 from babel.support import LazyProxy
 from sqlmodel import Session, col, select
 
-from hub import audit
+from hub import audit, i18n
 from hub.auth.clients import discovery_url
 from hub.auth.models import IdentityProvider
-from hub.auth.service import in_english
 from hub.clock import utcnow
 from hub.config import Environment, Settings
 from hub.errors import Conflict, FormCheck, NotFound
@@ -321,7 +320,7 @@ def check_connection(
     viewer's language. The provider keeps them (and the audit log records them) in English."""
     ensure(actor, Action.manage_brand_sso, brand.id)
     found = _connection_problems(settings, provider.issuer)
-    problems = [in_english(problem) for problem in found]
+    problems = [i18n.english(problem) for problem in found]
     provider.checked_at = utcnow()
     provider.check_problems = "\n".join(problems)
     session.add(provider)

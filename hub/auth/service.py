@@ -22,15 +22,8 @@ class LoginRefused(Exception):
 
     def __init__(self, text: LazyProxy) -> None:
         self.message = str(text)
-        self.reason = in_english(text)
+        self.reason = i18n.english(text)
         super().__init__(self.reason)
-
-
-def in_english(text: LazyProxy) -> str:
-    """A message marked with lazy_gettext, written in the source language: for records
-    kept in one language whoever caused them."""
-    with i18n.presenting(i18n.SOURCE_LANGUAGE):
-        return str(text)
 
 
 def normalise_email(raw: str) -> str:

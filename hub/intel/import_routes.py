@@ -11,6 +11,7 @@ from hub.errors import InvalidForm
 from hub.groups import service as groups
 from hub.groups.models import WorkingGroup
 from hub.intel import imports
+from hub.intel.import_files import MAX_ENTRIES
 from hub.intel.models import TLP_LABELS, ImportState, Tlp
 from hub.policy import Action, ensure
 from hub.web import is_fragment_request, redirect, render
@@ -35,6 +36,7 @@ def _form(
             "errors": errors or {},
             "values": values or {"tlp": Tlp.amber, "mode": "all"},
             "max_mb": imports.MAX_BYTES // (1024 * 1024),
+            "max_entries": MAX_ENTRIES,
         },
         status_code=422 if errors else 200,
     )

@@ -169,7 +169,7 @@ def add_person(
                         "%(brand)s people sign in with %(allowed)s addresses; @%(domain)s is "
                         "not one of them.",
                         brand=brand.name,
-                        allowed=", ".join(f"@{d}" for d in domains),
+                        allowed=any_of_domains(domains),
                         domain=domain,
                     ),
                 )

@@ -153,7 +153,9 @@ def mail_instant(session: Session, settings: Settings, now: datetime) -> int:
     queued = 0
     for item, person in rows:
         topic = topic_of(item.kind)
-        wants = chosen.setdefault(person.id or 0, choices(session, person.id or 0))
+        wants = chosen.get(person.id or 0)
+        if wants is None:  # one query per person, not per notification
+            wants = chosen[person.id or 0] = choices(session, person.id or 0)
         delivery = wants.get(topic.key, Delivery.off) if topic else Delivery.off
         if item.id in unreadable:
             delivery = Delivery.off
@@ -190,7 +192,9 @@ def send_digests(session: Session, settings: Settings, now: datetime) -> int:
     chosen: dict[int, dict[str, str]] = {}
     for item, person in _unmailed(session, now):
         topic = topic_of(item.kind)
-        wants = chosen.setdefault(person.id or 0, choices(session, person.id or 0))
+        wants = chosen.get(person.id or 0)
+        if wants is None:  # one query per person, not per notification
+            wants = chosen[person.id or 0] = choices(session, person.id or 0)
         if topic is None or wants.get(topic.key) != Delivery.digest:
             continue
         pending[person.id or 0].append(item)

@@ -142,6 +142,7 @@ def purchase_page(
             "personas": personas.for_group(session, campaign.group_id) if runs else [],
             "steps": steps,
             "history": purchases.history(session, purchase),
+            "step_note": purchases.step_note,
             "files": purchases.evidence_of(session, purchase),
             "chain": custody.verify(session, purchase),
             "may_report": purchase.verdict in reporting.REPORTABLE

@@ -15,7 +15,7 @@ from hub.config import Settings
 from hub.db import row_id
 from hub.errors import Conflict, FormCheck, NotFound
 from hub.i18n import gettext as _
-from hub.i18n import ngettext
+from hub.i18n import lazy_gettext, ngettext
 from hub.intel import evidence as files
 from hub.members.models import Brand, Person, Role
 from hub.notify.models import Notification
@@ -374,6 +374,17 @@ def change_status(
     )
     session.commit()
     return purchase
+
+
+# Notes the hub itself writes on a purchase's history: stored in English, as everyone who
+# reads the history shares them, and shown to each reader in their own language.
+POSTED_TO_BOARD = "Posted to the intelligence board."
+_HUB_NOTES = {POSTED_TO_BOARD: lazy_gettext("Posted to the intelligence board.")}
+
+
+def step_note(event: PurchaseEvent) -> str:
+    """A history step's note in the reader's language (a note as it was typed)."""
+    return str(_HUB_NOTES.get(event.note, event.note))
 
 
 def record_step(session: Session, actor: Actor, purchase: Purchase, status: str, note: str) -> None:

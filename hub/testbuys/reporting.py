@@ -22,7 +22,7 @@ from hub.testbuys.models import (
     PurchaseStatus,
     Verdict,
 )
-from hub.testbuys.purchases import evidence_of, record_step, view_of
+from hub.testbuys.purchases import POSTED_TO_BOARD, evidence_of, record_step, view_of
 
 REPORTABLE = {
     Verdict.counterfeit: Infringement.counterfeit,
@@ -142,10 +142,4 @@ def report(
 
 def _mark_reported(session: Session, actor: Actor, purchase: Purchase) -> None:
     if purchase.status == PurchaseStatus.verdict:
-        record_step(
-            session,
-            actor,
-            purchase,
-            PurchaseStatus.reported,
-            _("Posted to the intelligence board."),
-        )
+        record_step(session, actor, purchase, PurchaseStatus.reported, POSTED_TO_BOARD)

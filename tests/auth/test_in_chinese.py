@@ -17,7 +17,7 @@ from hub.members.models import ROLE_LABELS, Role
 from hub.members.service import any_of_domains
 from hub.web import build_environment
 from tests import factories
-from tests.chinese import CHINESE, zh
+from tests.chinese import CHINESE, reads_chinese, zh
 from tests.conftest import TEST_CSRF, ClientAs, World, session_cookie
 
 
@@ -147,3 +147,21 @@ def test_sso_page_and_its_form_errors_in_chinese(
     )
     assert zh("Enter the client id the provider gave you.") in text
     assert 'aria-describedby="h-issuer e-issuer"' in refused.text
+
+
+def test_sso_hints_keep_their_code_in_chinese(
+    client_as: ClientAs, world: World, db: Session
+) -> None:
+    """The protocol's names in the SSO page's hints stay code (as markup, never escaped)
+    inside the Chinese sentences."""
+    browser = client_as(reads_chinese(db, world.admin_a))
+    html = browser.get("/brands/brand-a/sso").text
+    for message in (
+        "Register the hub as a confidential web application using the authorization code "
+        "flow with PKCE, scopes <code>openid email profile</code>.",
+        "The hub reads <code>/.well-known/openid-configuration</code> under it.",
+        "Trust e-mail addresses from this provider even without <code>email_verified</code> "
+        "(only for providers that issue your company's own addresses).",
+    ):
+        assert zh(message) in html
+    assert "&lt;code&gt;" not in html

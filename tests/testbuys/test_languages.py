@@ -11,10 +11,11 @@ import pytest
 from sqlmodel import Session, col, select
 
 from hub import i18n
+from hub.config import Settings
 from hub.members.models import Person, Role
 from hub.notify.models import Notification
-from hub.testbuys import purchases
-from hub.testbuys.models import PurchaseStatus, Verdict
+from hub.testbuys import purchases, reporting
+from hub.testbuys.models import PurchaseEvent, PurchaseStatus, Verdict
 from tests import factories
 from tests.conftest import ClientAs, World
 from tests.intel.factories import actor_of
@@ -168,6 +169,33 @@ def test_the_roster_history_is_read_in_each_readers_language(
     assert asked in chinese.text and "asked for 3 purchases" not in chinese.text
     assert in_chinese("Signed up") in chinese.text
     assert "Signed up" in english.text and "asked for 3 purchases" in english.text
+
+
+def test_the_purchase_history_note_of_the_hub_is_read_in_each_readers_language(
+    db: Session, world: World, settings: Settings, client_as: ClientAs
+) -> None:
+    """The note the hub writes when a verdict goes to the board is stored once, in English,
+    and each reader reads it in their own language."""
+    campaign = make_campaign(db, world.coordinator, world.apparel)
+    signup = sign_up(db, world.admin_a, campaign, 1)
+    purchase = make_purchase(db, world.coordinator, campaign, signup, seller="LuxeOutlet88")
+    coordinator = actor_of(db, world.coordinator)
+    purchases.change_status(db, coordinator, purchase, campaign, PurchaseStatus.ordered)
+    purchases.change_status(
+        db, coordinator, purchase, campaign, PurchaseStatus.verdict, Verdict.counterfeit
+    )
+    with i18n.presenting("zh_Hans"):
+        reporting.report(db, settings, coordinator, purchase, campaign)
+    browser = client_as(world.coordinator)
+
+    chinese = browser.get(f"/testbuys/purchases/{purchase.id}", headers=CHINESE)
+    english = browser.get(f"/testbuys/purchases/{purchase.id}", headers=ENGLISH)
+
+    notes = db.exec(select(PurchaseEvent.note).where(PurchaseEvent.purchase_id == purchase.id))
+    assert purchases.POSTED_TO_BOARD in list(notes)
+    assert in_chinese("Posted to the intelligence board.") in chinese.text
+    assert "Posted to the intelligence board." not in chinese.text
+    assert "Posted to the intelligence board." in english.text
 
 
 @pytest.mark.parametrize("headers", [CHINESE, ENGLISH])
